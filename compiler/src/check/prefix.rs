@@ -1,0 +1,120 @@
+//! Firehose's rules for S3 `prefix` and `error_prefix` expressions.
+
+use super::Context;
+use crate::ast::S3;
+use crate::diagnostic::{codes, Diagnostic};
+use crate::ir::prefix::{parse_prefix, PrefixPart};
+use crate::source::{Span, Spanned};
+
+/// Prefix and ErrorOutputPrefix are at most 512 characters after evaluation.
+const MAX_PREFIX: usize = 512;
+
+pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
+    let prefix = s3.prefix.as_ref().map(|p| (p, parts(cx, p, what)));
+    let error_prefix = s3.error_prefix.as_ref().map(|p| (p, parts(cx, p, what)));
+    let partition_keys: Vec<&str> = s3.partition_by.iter().map(|f| f.value.as_str()).collect();
+
+    if let Some((p, parts)) = &prefix {
+        for part in parts {
+            match part {
+                PrefixPart::Firehose(v) if v == "error-output-type" => cx.push(
+                    Diagnostic::new(codes::ERROR_OUTPUT_TYPE_MISPLACED, p.span, format!("the prefix of {what} uses `!{{firehose:error-output-type}}`"))
+                        .with_label("only allowed in error_prefix")
+                        .with_help("Firehose allows `!{firehose:error-output-type}` only in the error prefix; move it to `error_prefix`"),
+                ),
+                PrefixPart::PartitionKey(key) if !partition_keys.contains(&key.as_str()) => cx.push(
+                    Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.span, format!("the prefix of {what} uses partition key \"{key}\", which is not in partition_by"))
+                        .with_help(format!("add `{key}` to `partition_by`, or remove the expression")),
+                ),
+                PrefixPart::LambdaKey(key) => cx.push(
+                    Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.span, format!("the prefix of {what} uses `!{{partitionKeyFromLambda:{key}}}`, but kin generates no Lambda processor"))
+                        .with_help("partition with `partition_by: [FIELD]`, which kin turns into `!{partitionKeyFromQuery:FIELD}`"),
+                ),
+                _ => {}
+            }
+        }
+        let has_expressions = parts.iter().any(|p| !matches!(p, PrefixPart::Literal(_))) || !partition_keys.is_empty();
+        if has_expressions && error_prefix.is_none() {
+            cx.push(
+                Diagnostic::new(codes::PREFIX_WITHOUT_ERROR_PREFIX, p.span, format!("the prefix of {what} has expressions but there is no error_prefix"))
+                    .with_label("prefix with expressions")
+                    .with_help("Firehose requires an error prefix here: add `error_prefix: \"errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/\"`"),
+            );
+        }
+        length(cx, p, what, "prefix");
+    } else if !partition_keys.is_empty() && error_prefix.is_none() {
+        cx.push(
+            Diagnostic::new(codes::PREFIX_WITHOUT_ERROR_PREFIX, s3.partition_by[0].span, format!("{what} partitions its records but has no error_prefix"))
+                .with_help("dynamic partitioning needs an error prefix: add `error_prefix: \"errors/!{firehose:error-output-type}/\"`"),
+        );
+    }
+
+    if let Some((p, parts)) = &error_prefix {
+        let has_expressions = parts.iter().any(|p| !matches!(p, PrefixPart::Literal(_)));
+        let has_type = parts.iter().any(|p| matches!(p, PrefixPart::Firehose(v) if v == "error-output-type"));
+        if has_expressions && !has_type {
+            cx.push(
+                Diagnostic::new(codes::ERROR_OUTPUT_TYPE_MISPLACED, p.span, format!("the error_prefix of {what} has expressions but no `!{{firehose:error-output-type}}`"))
+                    .with_label("missing the error output type")
+                    .with_help("Firehose requires `!{firehose:error-output-type}` in an error prefix with expressions, e.g. `errors/!{firehose:error-output-type}/`"),
+            );
+        }
+        for part in parts {
+            if let PrefixPart::PartitionKey(key) | PrefixPart::LambdaKey(key) = part {
+                cx.push(
+                    Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.span, format!("the error_prefix of {what} uses partition key \"{key}\""))
+                        .with_help("failed records have no partition keys: partition keys are allowed only in `prefix`"),
+                );
+            }
+        }
+        length(cx, p, what, "error_prefix");
+    }
+}
+
+/// Parses a prefix, reporting malformed expressions at their position inside the value.
+fn parts(cx: &mut Context, prefix: &Spanned<String>, what: &str) -> Vec<PrefixPart> {
+    let (parts, errors) = parse_prefix(&prefix.value);
+    for e in errors {
+        cx.push(
+            Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, inner_span(prefix, e.start, e.end), format!("{} in the prefix of {what}", e.message))
+                .with_label("invalid expression")
+                .with_help_opt(e.help),
+        );
+    }
+    parts
+}
+
+/// Maps a byte range of a scalar's text onto the file, when the scalar is written plainly or
+/// quoted on one line; otherwise the whole value.
+fn inner_span(value: &Spanned<String>, start: usize, end: usize) -> Span {
+    let written = value.span.len();
+    let text = value.value.len();
+    let offset = if written == text {
+        0
+    } else if written == text + 2 {
+        1
+    } else {
+        return value.span;
+    };
+    Span::new(value.span.start + offset + start, value.span.start + offset + end)
+}
+
+fn length(cx: &mut Context, prefix: &Spanned<String>, what: &str, key: &str) {
+    // Expressions evaluate to at least one character; literal text counts as written.
+    let (parts, _) = parse_prefix(&prefix.value);
+    let literal: usize = parts
+        .iter()
+        .map(|p| match p {
+            PrefixPart::Literal(s) => s.chars().count(),
+            PrefixPart::Timestamp(pattern) => pattern.chars().filter(|c| *c != '\'').count(),
+            PrefixPart::Firehose(v) if v == "random-string" => 11,
+            _ => 1,
+        })
+        .sum();
+    if literal > MAX_PREFIX {
+        cx.push(
+            Diagnostic::new(codes::OUT_OF_RANGE, prefix.span, format!("the {key} of {what} is at least {literal} characters long"))
+                .with_help(format!("Firehose prefixes are at most {MAX_PREFIX} characters after evaluation")),
+        );
+    }
+}

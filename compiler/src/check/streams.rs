@@ -1,0 +1,112 @@
+//! Stream and analytics settings against AWS's limits: shards or on-demand, retention,
+//! max record size, partition key, and analytics parallelism.
+
+use super::Context;
+use crate::ast::{PartitionKey, Stream, StreamMode};
+use crate::diagnostic::{codes, did_you_mean, Diagnostic};
+use crate::ir::types::FieldType;
+use crate::ir::units::Duration;
+
+/// Shards per stream: UpdateShardCount's default per-stream ceiling.
+pub(crate) const MAX_SHARDS: i64 = 10_000;
+const HOUR_MS: u64 = 3_600_000;
+
+pub(super) fn check(cx: &mut Context) {
+    let spec = cx.spec;
+    for stream in &spec.streams {
+        let what = format!("stream \"{}\"", stream.name.value);
+        capacity_mode(cx, stream, &what);
+        retention(cx, stream, &what);
+        if let Some(size) = &stream.max_record_size {
+            let kib = size.value.0 / 1024;
+            if size.value.0 % 1024 != 0 || !(1024..=10240).contains(&kib) {
+                cx.push(
+                    Diagnostic::new(codes::OUT_OF_RANGE, size.span, format!("the max record size of {what} is {}", size.value))
+                        .with_label("outside 1MiB..10MiB")
+                        .with_help("Kinesis accepts a max record size from 1MiB to 10MiB, in whole KiB"),
+                );
+            }
+        }
+        partition_key(cx, stream, &what);
+    }
+    for a in &spec.analytics {
+        if let Some(p) = &a.parallelism {
+            if !(1..=1024).contains(&p.value) {
+                cx.push(
+                    Diagnostic::new(codes::OUT_OF_RANGE, p.span, format!("the parallelism of analytics \"{}\" is {}", a.name.value, p.value))
+                        .with_help("parallelism is from 1 to 1024"),
+                );
+            }
+        }
+        if let Some(c) = &a.checkpoint_interval {
+            if c.value.0 < 1000 {
+                cx.push(
+                    Diagnostic::new(codes::OUT_OF_RANGE, c.span, format!("the checkpoint interval of analytics \"{}\" is {}", a.name.value, c.value))
+                        .with_help("checkpoint at most once a second: the default on Managed Flink is 60s"),
+                );
+            }
+        }
+    }
+}
+
+fn capacity_mode(cx: &mut Context, stream: &Stream, what: &str) {
+    let on_demand = stream.mode.as_ref().is_some_and(|m| m.value == StreamMode::OnDemand);
+    match (&stream.shards, on_demand) {
+        (Some(shards), true) => cx.push(
+            Diagnostic::new(codes::CONFLICTING_SETTINGS, shards.span, format!("{what} is on-demand but also sets a shard count"))
+                .with_label("shards of an on-demand stream")
+                .with_help("AWS sizes on-demand streams itself: remove `shards`, or remove `mode: on_demand` to keep a fixed count"),
+        ),
+        (Some(shards), false) if !(1..=MAX_SHARDS).contains(&shards.value) => cx.push(
+            Diagnostic::new(codes::OUT_OF_RANGE, shards.span, format!("{what} has {} shards", shards.value))
+                .with_label(format!("outside 1..{MAX_SHARDS}"))
+                .with_help(format!("a provisioned stream has 1 to {MAX_SHARDS} shards; for more, ask AWS for a higher limit or use `mode: on_demand`")),
+        ),
+        (None, false) => cx.push(
+            Diagnostic::new(codes::MISSING_KEY, stream.name.span, format!("{what} has neither a shard count nor `mode: on_demand`"))
+                .with_label("capacity not set")
+                .with_help("add `shards: N` for a provisioned stream (1 MB/s and 1,000 records/s each) or `mode: on_demand`"),
+        ),
+        _ => {}
+    }
+}
+
+fn retention(cx: &mut Context, stream: &Stream, what: &str) {
+    let Some(r) = &stream.retention else { return };
+    let Duration(ms) = r.value;
+    if ms % HOUR_MS != 0 || !(24 * HOUR_MS..=8760 * HOUR_MS).contains(&ms) {
+        cx.push(
+            Diagnostic::new(codes::OUT_OF_RANGE, r.span, format!("the retention of {what} is {}", r.value))
+                .with_label("outside 24h..8760h")
+                .with_help("Kinesis keeps records from 24h to 8760h (365d), in whole hours"),
+        );
+    }
+}
+
+fn partition_key(cx: &mut Context, stream: &Stream, what: &str) {
+    let Some(key) = &stream.partition_key else { return };
+    let PartitionKey::Field(field) = &key.value else { return };
+    let Some(record) = cx.stream_types.get(&stream.name.value) else { return };
+    let problem = match record.path(field) {
+        None => {
+            let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+            Some((format!("the partition key \"{field}\" of {what} is not a field of its records"), did_you_mean(field, names.iter().copied())))
+        }
+        Some(FieldType { nullable: true, .. }) => Some((
+            format!("the partition key \"{field}\" of {what} is nullable"),
+            Some("a record without a key cannot be placed on a shard: choose a non-null field, or `random`".to_string()),
+        )),
+        Some(FieldType { ty, .. }) if !ty.is_scalar() => Some((
+            format!("the partition key \"{field}\" of {what} is {ty}, not a scalar"),
+            Some("choose a field of a scalar type such as `string` or `int`, or `random`".to_string()),
+        )),
+        Some(_) => None,
+    };
+    if let Some((message, help)) = problem {
+        cx.push(
+            Diagnostic::new(codes::INVALID_PARTITION_KEY, key.span, message)
+                .with_label("invalid partition key")
+                .with_help_opt(help),
+        );
+    }
+}

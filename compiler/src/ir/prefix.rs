@@ -1,0 +1,143 @@
+//! Firehose S3 prefix expressions (`raw/!{timestamp:yyyy/MM/dd}/`), parsed into parts.
+
+/// One piece of a prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrefixPart {
+    Literal(String),
+    /// `!{timestamp:PATTERN}`: a Java DateTimeFormatter pattern.
+    Timestamp(String),
+    /// `!{firehose:error-output-type}` or `!{firehose:random-string}`.
+    Firehose(String),
+    /// `!{partitionKeyFromQuery:KEY}`.
+    PartitionKey(String),
+    /// `!{partitionKeyFromLambda:KEY}`.
+    LambdaKey(String),
+}
+
+/// A malformed or unknown expression, at a byte range of the prefix text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrefixError {
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+pub const NAMESPACES: &[&str] = &["timestamp", "firehose", "partitionKeyFromQuery", "partitionKeyFromLambda"];
+pub const FIREHOSE_VALUES: &[&str] = &["error-output-type", "random-string"];
+/// Java DateTimeFormatter letters Firehose users write in prefixes.
+const PATTERN_LETTERS: &str = "yuMLdDHhkKmsSaEewWQ";
+
+/// Splits a prefix into literal text and expressions; collects every error.
+pub fn parse_prefix(text: &str) -> (Vec<PrefixPart>, Vec<PrefixError>) {
+    let mut parts = Vec::new();
+    let mut errors = Vec::new();
+    let mut literal = String::new();
+    let mut pos = 0;
+    while pos < text.len() {
+        let rest = &text[pos..];
+        if !rest.starts_with("!{") {
+            let c = rest.chars().next().unwrap_or(' ');
+            literal.push(c);
+            pos += c.len_utf8();
+            continue;
+        }
+        let Some(close) = rest.find('}') else {
+            errors.push(PrefixError {
+                start: pos,
+                end: text.len(),
+                message: "`!{` starts an expression that is never closed".into(),
+                help: Some("close it with `}`: `!{namespace:value}`".into()),
+            });
+            break;
+        };
+        if !literal.is_empty() {
+            parts.push(PrefixPart::Literal(std::mem::take(&mut literal)));
+        }
+        let inner = &rest[2..close];
+        let (start, end) = (pos, pos + close + 1);
+        match expression(inner) {
+            Ok(part) => parts.push(part),
+            Err((message, help)) => errors.push(PrefixError { start, end, message, help }),
+        }
+        pos = end;
+    }
+    if !literal.is_empty() {
+        parts.push(PrefixPart::Literal(literal));
+    }
+    (parts, errors)
+}
+
+fn expression(inner: &str) -> Result<PrefixPart, (String, Option<String>)> {
+    let Some((namespace, value)) = inner.split_once(':') else {
+        return Err((format!("`!{{{inner}}}` has no namespace"), Some("write `!{namespace:value}`, e.g. `!{timestamp:yyyy/MM/dd}`".into())));
+    };
+    let value = value.to_string();
+    match namespace {
+        "timestamp" => timestamp_pattern(&value).map(|_| PrefixPart::Timestamp(value)),
+        "firehose" if FIREHOSE_VALUES.contains(&value.as_str()) => Ok(PrefixPart::Firehose(value)),
+        "firehose" => Err((
+            format!("`!{{firehose:{value}}}` is not a Firehose expression"),
+            Some("the firehose namespace has `error-output-type` and `random-string`".into()),
+        )),
+        "partitionKeyFromQuery" if !value.is_empty() => Ok(PrefixPart::PartitionKey(value)),
+        "partitionKeyFromLambda" if !value.is_empty() => Ok(PrefixPart::LambdaKey(value)),
+        _ => Err((
+            format!("`{namespace}` is not a prefix expression namespace"),
+            Some(match crate::diagnostic::nearest(namespace, NAMESPACES.iter().copied()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("namespaces are: {}", NAMESPACES.join(", ")),
+            }),
+        )),
+    }
+}
+
+/// Checks a DateTimeFormatter pattern: letters outside quotes must be pattern letters.
+fn timestamp_pattern(pattern: &str) -> Result<(), (String, Option<String>)> {
+    if pattern.is_empty() {
+        return Err(("`!{timestamp:}` has an empty pattern".into(), Some("for example `!{timestamp:yyyy/MM/dd}`".into())));
+    }
+    let mut quoted = false;
+    for c in pattern.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+        } else if !quoted && c.is_ascii_alphabetic() && !PATTERN_LETTERS.contains(c) {
+            return Err((
+                format!("`{c}` is not a date-time pattern letter in `{pattern}`"),
+                Some("use yyyy, MM, dd, HH, mm, ss (Java DateTimeFormatter); quote literal text as 'text'".into()),
+            ));
+        }
+    }
+    if quoted {
+        return Err((format!("`{pattern}` has an unclosed quote"), Some("close literal text with `'`".into())));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_fact_sheet_examples() {
+        let (parts, errors) = parse_prefix("raw/!{timestamp:yyyy/MM/dd/HH}/");
+        assert!(errors.is_empty());
+        assert_eq!(parts, vec![
+            PrefixPart::Literal("raw/".into()),
+            PrefixPart::Timestamp("yyyy/MM/dd/HH".into()),
+            PrefixPart::Literal("/".into()),
+        ]);
+        let (parts, errors) = parse_prefix("errors/!{firehose:error-output-type}/!{timestamp:yyyy}/");
+        assert!(errors.is_empty());
+        assert_eq!(parts[1], PrefixPart::Firehose("error-output-type".into()));
+    }
+
+    #[test]
+    fn reports_bad_expressions() {
+        assert_eq!(parse_prefix("a/!{timestmp:yyyy}/").1.len(), 1);
+        assert_eq!(parse_prefix("a/!{timestamp:yyyy").1.len(), 1);
+        assert_eq!(parse_prefix("a/!{timestamp:yyyy/QQQ/ZZ}").1.len(), 1);
+        assert_eq!(parse_prefix("!{firehose:name}").1.len(), 1);
+        assert!(parse_prefix("x/!{timestamp:'year='yyyy}").1.is_empty());
+    }
+}

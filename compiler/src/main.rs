@@ -1,0 +1,182 @@
+//! The `kin` command line: the only part of kin that reads files, writes output and exits.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kin::diagnostic::{self, Format, RenderedFile};
+use kin::source::SourceFile;
+
+/// kin compiles a declarative pipeline spec (schemas, producers, Kinesis streams, SQL analytics,
+/// Firehose deliveries) into a checked graph, Terraform for AWS and a local runtime.
+#[derive(Parser)]
+#[command(name = "kin", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check specs completely: references, record types, AWS limits, capacity, secrets.
+    ///
+    /// Exit status: 0 when clean, 1 when any error (or any warning with --deny-warnings),
+    /// 2 when a file cannot be read or the command line is wrong.
+    Check {
+        /// Spec files (pipeline.yaml).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Colour in the human format.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Print the typed pipeline graph.
+    Graph {
+        #[arg(value_name = "FILE")]
+        file: String,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Print the JSON Schema of pipeline.yaml (for editor completion).
+    Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    /// A report with the source snippet, for people.
+    Human,
+    /// One JSON object with every diagnostic.
+    Json,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { files, format, deny_warnings, color } => check(&files, format, deny_warnings, color),
+        Command::Graph { file, format } => graph(&file, format),
+        Command::Schema => {
+            print(&kin::json_schema::json_schema_text());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn read(path: &str) -> Result<SourceFile, ExitCode> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(SourceFile::new(path, text)),
+        Err(err) => {
+            eprintln!("error: cannot read {path}: {err}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`kin check … | head`) is not an error worth a panic.
+    let _ = out.write_all(text.as_bytes());
+}
+
+fn check(paths: &[String], format: CheckFormat, deny_warnings: bool, color: Color) -> ExitCode {
+    let mut files = Vec::new();
+    for path in paths {
+        match read(path) {
+            Ok(file) => files.push(file),
+            Err(code) => return code,
+        }
+    }
+    let mut results = Vec::new();
+    for file in &files {
+        let mut compiled = kin::compile(file);
+        if deny_warnings {
+            for d in &mut compiled.diagnostics {
+                d.severity = diagnostic::Severity::Error;
+            }
+        }
+        results.push(compiled.diagnostics);
+    }
+    let rendered: Vec<RenderedFile> = files
+        .iter()
+        .zip(&results)
+        .map(|(file, diagnostics)| RenderedFile { file, diagnostics })
+        .collect();
+    let errors: usize = results.iter().flatten().filter(|d| d.is_error()).count();
+    let warnings: usize = results.iter().flatten().count() - errors;
+    match format {
+        CheckFormat::Human => {
+            let color = match color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            eprint!("{}", diagnostic::render(Format::Human { color }, &rendered));
+            eprintln!("{}", summary(files.len(), errors, warnings));
+        }
+        CheckFormat::Json => print(&diagnostic::render(Format::Json, &rendered)),
+        CheckFormat::Github => print(&diagnostic::render(Format::Github, &rendered)),
+        CheckFormat::Sarif => print(&diagnostic::render(Format::Sarif, &rendered)),
+    }
+    if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn summary(files: usize, errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if errors == 0 && warnings == 0 {
+        format!("checked {}: no problems", plural(files, "file"))
+    } else {
+        format!("checked {}: {}, {}", plural(files, "file"), plural(errors, "error"), plural(warnings, "warning"))
+    }
+}
+
+fn graph(path: &str, format: GraphFormat) -> ExitCode {
+    let file = match read(path) {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let compiled = kin::compile(&file);
+    if compiled.errors() > 0 {
+        let rendered = [RenderedFile { file: &file, diagnostics: &compiled.diagnostics }];
+        eprint!("{}", diagnostic::render(Format::Human { color: false }, &rendered));
+        eprintln!("kin graph: {path} has errors; run `kin check {path}`");
+        return ExitCode::from(1);
+    }
+    let text = match format {
+        GraphFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&kin::emit::graph::to_json(&compiled.pipeline)).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        GraphFormat::Dot => kin::emit::graph::to_dot(&compiled.pipeline),
+        GraphFormat::Mermaid => kin::emit::graph::to_mermaid(&compiled.pipeline),
+    };
+    print(&text);
+    ExitCode::SUCCESS
+}
