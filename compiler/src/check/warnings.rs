@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::ast::Encryption;
-use crate::diagnostic::{codes, Diagnostic};
+use crate::diagnostic::{codes, nearest, Diagnostic};
 
 /// Above this buffer interval, data sits in Firehose for more than five minutes.
 const LONG_INTERVAL_MS: u64 = 300_000;
@@ -11,8 +11,11 @@ pub(super) fn check(cx: &mut Context) {
     let spec = cx.spec;
     for stream in &spec.streams {
         let name = &stream.name.value;
-        let read = spec.firehoses.iter().any(|f| f.from.as_ref().is_some_and(|s| &s.value == name))
-            || spec.analytics.iter().any(|a| a.from.iter().any(|s| &s.value == name));
+        let stream_names: Vec<&str> = spec.streams.iter().map(|s| s.name.value.as_str()).collect();
+        // A misspelt `from` (already an error) that is closest to this stream counts as a reader.
+        let reads = |s: &str| s == name || (!stream_names.contains(&s) && nearest(s, stream_names.iter().copied()) == Some(name));
+        let read = spec.firehoses.iter().any(|f| f.from.as_ref().is_some_and(|s| reads(&s.value)))
+            || spec.analytics.iter().any(|a| a.from.iter().any(|s| reads(&s.value)));
         if !read {
             cx.push(
                 Diagnostic::new(codes::UNREAD_STREAM, stream.name.span, format!("nothing reads from stream \"{name}\""))

@@ -1,7 +1,7 @@
 //! Reading typed values out of the YAML node tree, reporting every problem as a diagnostic.
 
 use super::yaml::{Key, Node, NodeKind};
-use crate::diagnostic::{codes, did_you_mean, Diagnostic};
+use crate::diagnostic::{codes, did_you_mean, nearest, Diagnostic};
 use crate::ir::units::{Duration, Rate, Size};
 use crate::source::{Span, Spanned};
 
@@ -25,11 +25,17 @@ pub struct Fields<'n> {
     /// The span to point at when a required key is missing (the mapping's own key).
     pub anchor: Span,
     entries: Vec<(&'n Key, &'n Node)>,
+    /// Values of misspelt keys, under the key they were taken for.
+    recovered: Vec<(&'static str, &'n Node)>,
 }
 
 impl<'n> Fields<'n> {
     pub fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, n)| *n)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, n)| *n)
+            .or_else(|| self.recovered.iter().find(|(k, _)| *k == key).map(|(_, n)| *n))
     }
 
     pub fn key(&self, key: &str) -> Option<&'n Key> {
@@ -87,22 +93,31 @@ impl Reader {
     }
 
     /// A mapping with a fixed set of keys: unknown keys are reported with a "did you mean".
-    pub fn fields<'n>(&mut self, node: &'n Node, what: impl Into<String>, anchor: Span, known: &[&str]) -> Fields<'n> {
+    pub fn fields<'n>(&mut self, node: &'n Node, what: impl Into<String>, anchor: Span, known: &[&'static str]) -> Fields<'n> {
         let what = what.into();
         let entries = self.entries(node, &what);
+        let present: Vec<&str> = entries.iter().map(|(k, _)| k.name.as_str()).collect();
         let mut kept = Vec::new();
-        for (key, value) in entries {
+        let mut recovered = Vec::new();
+        for &(key, value) in &entries {
             if known.contains(&key.name.as_str()) {
                 kept.push((key, value));
-            } else {
-                self.push(
-                    Diagnostic::new(codes::UNKNOWN_KEY, key.span, format!("unknown key \"{}\" in {what}", key.name))
-                        .with_label("not a key here")
-                        .with_help_opt(did_you_mean(&key.name, known.iter().copied())),
-                );
+                continue;
+            }
+            self.push(
+                Diagnostic::new(codes::UNKNOWN_KEY, key.span, format!("unknown key \"{}\" in {what}", key.name))
+                    .with_label("not a key here")
+                    .with_help_opt(did_you_mean(&key.name, known.iter().copied())),
+            );
+            // Recovery: read a misspelt key as the key it is closest to, so that its absence
+            // does not cascade into "missing key" errors.
+            if let Some(near) = nearest(&key.name, known.iter().copied()) {
+                if !present.contains(&near) && !recovered.iter().any(|(n, _)| *n == near) {
+                    recovered.push((near, value));
+                }
             }
         }
-        Fields { what, anchor, entries: kept }
+        Fields { what, anchor, entries: kept, recovered }
     }
 
     /// A required key: reports it at the mapping's anchor when absent.

@@ -1,0 +1,206 @@
+//! The `kin` binary end to end: exit codes, output formats and the committed JSON Schema.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn kin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kin"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run kin")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes a spec into a fresh temporary directory and returns its path.
+fn spec(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kin-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).expect("write spec");
+    path
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+const CLEAN: &str = "\
+pipeline: demo
+schemas:
+  Click:
+    fields: { id: string, page: string, ts: timestamp }
+producers:
+  web: { schema: Click, to: clicks, rate: 100/s }
+streams:
+  clicks: { schema: Click, shards: 1, partition_key: id }
+firehoses:
+  archive:
+    from: clicks
+    to: { s3: { bucket: demo-archive } }
+";
+
+const BROKEN: &str = "\
+pipeline: demo
+schemas:
+  Click:
+    fields: { id: string, ts: timestamp }
+streams:
+  clicks: { schema: Click, shard: 1 }
+firehoses:
+  archive:
+    from: clikcs
+    to: { s3: { bucket: demo-archive } }
+";
+
+const WARNS: &str = "\
+pipeline: demo
+schemas:
+  Click:
+    fields: { id: string }
+producers:
+  web: { schema: Click, to: clicks }
+streams:
+  clicks: { schema: Click, shards: 1 }
+";
+
+#[test]
+fn clean_spec_exits_zero() {
+    let out = kin(&["check", p(&spec("clean", CLEAN))]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no problems"));
+}
+
+#[test]
+fn errors_exit_one_with_every_error_reported() {
+    let out = kin(&["check", p(&spec("broken", BROKEN))]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(text.contains("K0002") && text.contains("did you mean `shards`?"), "{text}");
+    assert!(text.contains("K0007") && text.contains("did you mean `clicks`?"), "{text}");
+    assert!(text.contains("broken.yaml:9:11"), "position of `clikcs`: {text}");
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let path = spec("warns", WARNS);
+    let out = kin(&["check", p(&path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("K1001"));
+    let denied = kin(&["check", "--deny-warnings", p(&path)]);
+    assert_eq!(denied.status.code(), Some(1));
+}
+
+#[test]
+fn unreadable_file_and_bad_usage_exit_two() {
+    let out = kin(&["check", "/nonexistent/pipeline.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read /nonexistent/pipeline.yaml"));
+    assert_eq!(kin(&["check"]).status.code(), Some(2));
+    assert_eq!(kin(&["check", "--format", "xml", "x.yaml"]).status.code(), Some(2));
+}
+
+#[test]
+fn json_format_has_positions_and_counts() {
+    let out = kin(&["check", "--format", "json", p(&spec("json", BROKEN))]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["errors"], 2);
+    assert_eq!(v["warnings"], 0);
+    let d = &v["diagnostics"];
+    assert_eq!(d[0]["code"], "K0002");
+    assert_eq!((d[0]["line"].as_u64(), d[0]["column"].as_u64()), (Some(6), Some(28)));
+    assert_eq!((d[0]["end_line"].as_u64(), d[0]["end_column"].as_u64()), (Some(6), Some(33)));
+    assert_eq!(d[1]["code"], "K0007");
+    assert_eq!((d[1]["line"].as_u64(), d[1]["column"].as_u64()), (Some(9), Some(11)));
+    assert_eq!(d[1]["help"], "did you mean `clicks`?");
+    assert_eq!(d[1]["severity"], "error");
+    assert!(d[1]["file"].as_str().is_some_and(|f| f.ends_with("json.yaml")));
+}
+
+#[test]
+fn github_format_prints_annotations() {
+    let out = kin(&["check", "--format", "github", p(&spec("gh", BROKEN))]);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].starts_with("::error file="), "{text}");
+    assert!(lines[1].contains(",line=9,col=11,"), "{text}");
+    assert!(lines[1].contains("%0Ahelp: did you mean `clicks`?"), "{text}");
+}
+
+#[test]
+fn sarif_format_is_sarif_2_1_0() {
+    let out = kin(&["check", "--format", "sarif", p(&spec("sarif", BROKEN))]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["version"], "2.1.0");
+    let results = &v["runs"][0]["results"];
+    assert_eq!(results.as_array().map(Vec::len), Some(2));
+    assert_eq!(results[1]["ruleId"], "K0007");
+    assert_eq!(results[1]["level"], "error");
+    let region = &results[1]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(9), Some(11)));
+    let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().map(Vec::len).unwrap_or(0);
+    let index = results[1]["ruleIndex"].as_u64().unwrap_or(u64::MAX) as usize;
+    assert!(index < rules);
+    assert_eq!(v["runs"][0]["tool"]["driver"]["rules"][index]["id"], "K0007");
+}
+
+#[test]
+fn several_files_are_checked_together() {
+    let out = kin(&["check", "--format", "json", p(&spec("one", CLEAN)), p(&spec("two", BROKEN))]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["errors"], 2);
+    assert!(v["diagnostics"][0]["file"].as_str().is_some_and(|f| f.ends_with("two.yaml")));
+}
+
+#[test]
+fn graph_formats() {
+    let path = spec("graph", CLEAN);
+    let json = kin(&["graph", p(&path), "--format", "json"]);
+    assert_eq!(json.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["pipeline"], "demo");
+    let kinds: Vec<&str> = v["nodes"].as_array().into_iter().flatten().filter_map(|n| n["kind"].as_str()).collect();
+    assert_eq!(kinds, ["producer", "stream", "firehose", "destination"]);
+    assert_eq!(v["nodes"][1]["schema"][2], serde_json::json!({"name": "ts", "type": "timestamp", "nullable": false}));
+    assert_eq!(v["edges"][0], serde_json::json!({"from": "web", "to": "clicks"}));
+    assert_eq!(v["edges"].as_array().map(Vec::len), Some(3));
+
+    let dot = stdout(&kin(&["graph", p(&path), "--format", "dot"]));
+    assert!(dot.starts_with("digraph \"demo\"") && dot.contains("\"web\" -> \"clicks\";"), "{dot}");
+    let mermaid = stdout(&kin(&["graph", p(&path), "--format", "mermaid"]));
+    assert!(mermaid.starts_with("flowchart LR") && mermaid.contains("n0 --> n1"), "{mermaid}");
+
+    let broken = kin(&["graph", p(&spec("graph-broken", BROKEN))]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(stderr(&broken).contains("K0007"));
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = kin(&["--help"]);
+    let text = stdout(&out);
+    for command in ["check", "graph", "schema"] {
+        assert!(text.contains(command), "{text}");
+    }
+}
+
+#[test]
+fn committed_json_schema_is_current() {
+    let out = kin(&["schema"]);
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/pipeline.schema.json");
+    let committed = std::fs::read_to_string(&committed).unwrap_or_default();
+    assert!(
+        committed == stdout(&out),
+        "spec/pipeline.schema.json is stale: run `cargo run -p kin-compiler -- schema > spec/pipeline.schema.json`"
+    );
+}
