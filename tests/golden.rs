@@ -25,14 +25,20 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 
 fn load(path: &Path) -> SourceFile {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let name = path.strip_prefix(root()).unwrap_or(path).display().to_string();
+    let name = path
+        .strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string();
     SourceFile::new(name.trim_start_matches("../").to_string(), text)
 }
 
 /// The codes a fixture's first line promises: `# expect: K0007 K1001`.
 fn expected_codes(file: &SourceFile) -> BTreeSet<String> {
     let first = file.text.lines().next().unwrap_or_default();
-    let list = first.strip_prefix("# expect:").unwrap_or_else(|| panic!("{}: first line must be `# expect: CODES`", file.name));
+    let list = first
+        .strip_prefix("# expect:")
+        .unwrap_or_else(|| panic!("{}: first line must be `# expect: CODES`", file.name));
     list.split_whitespace().map(str::to_string).collect()
 }
 
@@ -47,26 +53,47 @@ fn snapshot_settings(dir: &str) -> insta::Settings {
 #[test]
 fn invalid_fixtures_report_their_codes() {
     let files = yaml_files(&root().join("tests/fixtures/invalid"));
-    assert!(files.len() >= 60, "expected at least 60 invalid fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 60,
+        "expected at least 60 invalid fixtures, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
         let file = load(path);
         let expected = expected_codes(&file);
         let compiled = kin::compile(&file);
-        let reported: BTreeSet<String> = compiled.diagnostics.iter().map(|d| d.code.id.to_string()).collect();
+        let reported: BTreeSet<String> = compiled
+            .diagnostics
+            .iter()
+            .map(|d| d.code.id.to_string())
+            .collect();
         let missing: Vec<_> = expected.difference(&reported).collect();
         let unexpected: Vec<_> = reported.difference(&expected).collect();
         if !missing.is_empty() || !unexpected.is_empty() {
-            failures.push(format!("{}: missing {missing:?}, unexpected {unexpected:?}", file.name));
+            failures.push(format!(
+                "{}: missing {missing:?}, unexpected {unexpected:?}",
+                file.name
+            ));
         }
         let report = render(
             Format::Human { color: false },
-            &[RenderedFile { file: &file, diagnostics: &compiled.diagnostics }],
+            &[RenderedFile {
+                file: &file,
+                diagnostics: &compiled.diagnostics,
+            }],
         );
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         snapshot_settings("invalid").bind(|| insta::assert_snapshot!(stem, report));
     }
-    assert!(failures.is_empty(), "fixtures whose codes differ:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "fixtures whose codes differ:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -76,16 +103,36 @@ fn every_code_has_a_fixture_and_a_page() {
         covered.extend(expected_codes(&load(&path)));
     }
     for code in codes::ALL {
-        assert!(covered.contains(code.id), "no invalid fixture expects {}", code.id);
-        let page = root().join("spec/diagnostics").join(format!("{}.md", code.id));
-        assert!(page.exists(), "{} has no page at {}", code.id, page.display());
+        assert!(
+            covered.contains(code.id),
+            "no invalid fixture expects {}",
+            code.id
+        );
+        let page = root()
+            .join("spec/diagnostics")
+            .join(format!("{}.md", code.id));
+        assert!(
+            page.exists(),
+            "{} has no page at {}",
+            code.id,
+            page.display()
+        );
     }
 }
 
 fn valid_specs() -> Vec<PathBuf> {
     let mut files = yaml_files(&root().join("tests/fixtures/valid"));
-    let examples = fs::read_dir(root().join("examples")).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect::<Vec<_>>());
-    let mut examples: Vec<PathBuf> = examples.unwrap_or_default().into_iter().map(|d| d.join("pipeline.yaml")).filter(|p| p.exists()).collect();
+    let examples = fs::read_dir(root().join("examples")).map(|d| {
+        d.filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect::<Vec<_>>()
+    });
+    let mut examples: Vec<PathBuf> = examples
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| d.join("pipeline.yaml"))
+        .filter(|p| p.exists())
+        .collect();
     examples.sort();
     files.extend(examples);
     files
@@ -94,14 +141,35 @@ fn valid_specs() -> Vec<PathBuf> {
 #[test]
 fn valid_specs_check_clean_and_their_graphs_are_snapshotted() {
     let files = valid_specs();
-    assert!(files.iter().filter(|p| p.starts_with(root().join("examples"))).count() >= 5, "expected at least five examples");
+    assert!(
+        files
+            .iter()
+            .filter(|p| p.starts_with(root().join("examples")))
+            .count()
+            >= 5,
+        "expected at least five examples"
+    );
     for path in files {
         let file = load(&path);
         let compiled = kin::compile(&file);
-        let report = render(Format::Human { color: false }, &[RenderedFile { file: &file, diagnostics: &compiled.diagnostics }]);
-        assert!(compiled.diagnostics.is_empty(), "{} should check clean:\n{report}", file.name);
-        let graph = serde_json::to_string_pretty(&kin::emit::graph::to_json(&compiled.pipeline)).unwrap_or_default();
-        let name = file.name.trim_end_matches(".yaml").replace(['/', '\\'], "__");
+        let report = render(
+            Format::Human { color: false },
+            &[RenderedFile {
+                file: &file,
+                diagnostics: &compiled.diagnostics,
+            }],
+        );
+        assert!(
+            compiled.diagnostics.is_empty(),
+            "{} should check clean:\n{report}",
+            file.name
+        );
+        let graph = serde_json::to_string_pretty(&kin::emit::graph::to_json(&compiled.pipeline))
+            .unwrap_or_default();
+        let name = file
+            .name
+            .trim_end_matches(".yaml")
+            .replace(['/', '\\'], "__");
         snapshot_settings("graph").bind(|| insta::assert_snapshot!(name, graph));
     }
 }

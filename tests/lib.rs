@@ -1,8 +1,53 @@
-//! Helpers shared by kin's integration tests: where fixtures and examples live.
+//! Helpers shared by kin's integration tests and benchmarks: paths and generated specs.
 
+use std::fmt::Write;
 use std::path::PathBuf;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A valid spec with `groups × 5` nodes: per group a producer, its stream, an analytics node,
+/// the analytics' output stream and a firehose delivering that stream to S3.
+pub fn generated_spec(groups: usize) -> String {
+    let mut s = String::from("pipeline: generated\nregion: us-east-1\nschemas:\n");
+    for k in 0..10 {
+        let _ = write!(
+            s,
+            "  Event{k}:\n    fields:\n      id: string\n      user: string\n      amount: decimal(12,2)\n      tags: list<string>\n      device: {{ os: string, version: string? }}\n      ts: timestamp\n    event_time: ts\n    watermark: 5s\n"
+        );
+    }
+    s.push_str("producers:\n");
+    for i in 0..groups {
+        let _ = writeln!(
+            s,
+            "  p{i}: {{ schema: Event{}, to: s{i}, rate: 500/s }}",
+            i % 10
+        );
+    }
+    s.push_str("streams:\n");
+    for i in 0..groups {
+        let _ = writeln!(
+            s,
+            "  s{i}: {{ schema: Event{}, shards: 2, partition_key: user, retention: 48h }}",
+            i % 10
+        );
+        let _ = writeln!(s, "  o{i}: {{ mode: on_demand }}");
+    }
+    s.push_str("analytics:\n");
+    for i in 0..groups {
+        let _ = write!(
+            s,
+            "  a{i}:\n    from: s{i}\n    to: o{i}\n    sql: |\n      SELECT user, window_start, window_end, COUNT(*) AS n\n      FROM TABLE(TUMBLE(TABLE s{i}, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n      GROUP BY user, window_start, window_end\n"
+        );
+    }
+    s.push_str("firehoses:\n");
+    for i in 0..groups {
+        let _ = write!(
+            s,
+            "  f{i}:\n    from: o{i}\n    buffer: {{ size: 64MiB, interval: 60s }}\n    compression: gzip\n    to:\n      s3:\n        bucket: generated-bucket-{i}\n        prefix: \"data/!{{timestamp:yyyy/MM/dd}}/\"\n        error_prefix: \"errors/!{{firehose:error-output-type}}/\"\n"
+        );
+    }
+    s
 }

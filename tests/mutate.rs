@@ -14,7 +14,9 @@ use proptest::prelude::*;
 fn seeds() -> Vec<String> {
     let mut paths: Vec<PathBuf> = Vec::new();
     for dir in ["examples", "tests/fixtures/valid"] {
-        let Ok(entries) = fs::read_dir(root().join(dir)) else { continue };
+        let Ok(entries) = fs::read_dir(root().join(dir)) else {
+            continue;
+        };
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
             if path.is_dir() {
@@ -25,7 +27,10 @@ fn seeds() -> Vec<String> {
         }
     }
     paths.sort();
-    let seeds: Vec<String> = paths.iter().filter_map(|p| fs::read_to_string(p).ok()).collect();
+    let seeds: Vec<String> = paths
+        .iter()
+        .filter_map(|p| fs::read_to_string(p).ok())
+        .collect();
     assert!(!seeds.is_empty(), "no valid specs to mutate");
     seeds
 }
@@ -70,7 +75,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
         (any::<usize>(), value()).prop_map(|(l, v)| Mutation::ReplaceValue(l, v)),
         (any::<usize>(), "[a-z_]{1,10}").prop_map(|(l, k)| Mutation::RenameKey(l, k)),
-        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..6)).prop_map(|(at, b)| Mutation::InsertBytes(at, b)),
+        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..6))
+            .prop_map(|(at, b)| Mutation::InsertBytes(at, b)),
         any::<usize>().prop_map(Mutation::Truncate),
     ]
 }
@@ -127,18 +133,41 @@ fn assert_positions_valid(file: &SourceFile) {
     let compiled = kin::compile(file);
     let len = file.text.len();
     for d in &compiled.diagnostics {
-        assert!(d.span.start <= d.span.end && d.span.end <= len, "{} span {:?} outside 0..{len}", d.code, d.span);
-        assert!(file.text.is_char_boundary(d.span.start) && file.text.is_char_boundary(d.span.end), "{} span {:?} splits a character", d.code, d.span);
+        assert!(
+            d.span.start <= d.span.end && d.span.end <= len,
+            "{} span {:?} outside 0..{len}",
+            d.code,
+            d.span
+        );
+        assert!(
+            file.text.is_char_boundary(d.span.start) && file.text.is_char_boundary(d.span.end),
+            "{} span {:?} splits a character",
+            d.code,
+            d.span
+        );
         for label in &d.labels {
-            assert!(label.span.start <= label.span.end && label.span.end <= len, "{} label {:?} outside the file", d.code, label.span);
+            assert!(
+                label.span.start <= label.span.end && label.span.end <= len,
+                "{} label {:?} outside the file",
+                d.code,
+                label.span
+            );
         }
         let start = file.line_col(d.span.start);
         assert!(start.line >= 1 && start.line <= file.line_count() && start.column >= 1);
         assert!(!d.message.is_empty());
     }
     // Every format renders without panicking.
-    let files = [RenderedFile { file, diagnostics: &compiled.diagnostics }];
-    for format in [Format::Human { color: false }, Format::Json, Format::Github, Format::Sarif] {
+    let files = [RenderedFile {
+        file,
+        diagnostics: &compiled.diagnostics,
+    }];
+    for format in [
+        Format::Human { color: false },
+        Format::Json,
+        Format::Github,
+        Format::Sarif,
+    ] {
         let _ = render(format, &files);
     }
     // The graph of whatever was understood can always be printed.
@@ -169,6 +198,27 @@ proptest! {
 fn seeds_are_clean() {
     for seed in seeds() {
         let compiled = kin::compile(&SourceFile::new("seed.yaml", seed));
-        assert!(compiled.diagnostics.is_empty(), "a seed spec is not clean: {:?}", compiled.diagnostics.first().map(|d| &d.message));
+        assert!(
+            compiled.diagnostics.is_empty(),
+            "a seed spec is not clean: {:?}",
+            compiled.diagnostics.first().map(|d| &d.message)
+        );
     }
+}
+
+#[test]
+fn generated_spec_of_1000_nodes_is_clean() {
+    let compiled = kin::compile(&SourceFile::new(
+        "generated.yaml",
+        kin_tests::generated_spec(200),
+    ));
+    let first = compiled.diagnostics.first().map(|d| d.message.clone());
+    assert!(compiled.diagnostics.is_empty(), "{first:?}");
+    let nodes = compiled
+        .pipeline
+        .graph
+        .nodes()
+        .filter(|n| n.kind != kin::ir::graph::NodeKind::Destination)
+        .count();
+    assert_eq!(nodes, 1000);
 }

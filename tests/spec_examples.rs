@@ -32,24 +32,48 @@ fn contract_copy_is_current() {
     let shared = root().join("../shared/spec/pipeline-v1.md");
     if let Ok(upstream) = fs::read_to_string(&shared) {
         let copy = fs::read_to_string(root().join("spec/pipeline-v1.md")).unwrap_or_default();
-        assert!(copy == upstream, "spec/pipeline-v1.md differs from {}: copy it again", shared.display());
+        assert!(
+            copy == upstream,
+            "spec/pipeline-v1.md differs from {}: copy it again",
+            shared.display()
+        );
     }
 }
 
 #[test]
 fn every_contract_example_is_in_the_checked_fixture_verbatim() {
-    let contract = fs::read_to_string(root().join("spec/pipeline-v1.md")).expect("spec/pipeline-v1.md");
+    let contract =
+        fs::read_to_string(root().join("spec/pipeline-v1.md")).expect("spec/pipeline-v1.md");
     let fixture_path = root().join("tests/fixtures/valid/spec_v1_examples.yaml");
     let fixture = fs::read_to_string(&fixture_path).expect("fixture");
     let blocks = yaml_blocks(&contract);
-    assert!(blocks.len() >= 6, "expected the contract's six YAML examples, found {}", blocks.len());
+    assert!(
+        blocks.len() >= 6,
+        "expected the contract's six YAML examples, found {}",
+        blocks.len()
+    );
     for (i, block) in blocks.iter().enumerate() {
         // The first block is an outline whose section values are placeholders (`{ NAME: Schema }`);
         // its concrete lines (pipeline, region, tags) must be there.
-        let text: String = if i == 0 { block.lines().take(3).map(|l| format!("{l}\n")).collect() } else { block.clone() };
-        assert!(fixture.contains(&text), "example {} of the contract is not verbatim in the fixture:\n{text}", i + 1);
+        let text: String = if i == 0 {
+            block.lines().take(3).map(|l| format!("{l}\n")).collect()
+        } else {
+            block.clone()
+        };
+        assert!(
+            fixture.contains(&text),
+            "example {} of the contract is not verbatim in the fixture:\n{text}",
+            i + 1
+        );
     }
     let compiled = kin::compile(&SourceFile::new("spec_v1_examples.yaml", fixture));
-    let messages: Vec<&str> = compiled.diagnostics.iter().map(|d| d.message.as_str()).collect();
-    assert!(messages.is_empty(), "the contract's examples do not check clean: {messages:#?}");
+    let messages: Vec<&str> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        messages.is_empty(),
+        "the contract's examples do not check clean: {messages:#?}"
+    );
 }

@@ -80,8 +80,14 @@ fn schema_def() -> Value {
 }
 
 fn destination() -> Value {
-    let retry = pattern(DURATION, "how long Firehose retries a failed delivery (0s..7200s)");
-    let backup = choice(&["failed", "all"], "which records are also written to the backup bucket");
+    let retry = pattern(
+        DURATION,
+        "how long Firehose retries a failed delivery (0s..7200s)",
+    );
+    let backup = choice(
+        &["failed", "all"],
+        "which records are also written to the backup bucket",
+    );
     let secret = |d: &str| pattern(SECRET, d);
     let one = |key: &str, value: Value| {
         let mut props = Map::new();

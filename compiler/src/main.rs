@@ -76,7 +76,12 @@ enum Color {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files, format, deny_warnings, color } => check(&files, format, deny_warnings, color),
+        Command::Check {
+            files,
+            format,
+            deny_warnings,
+            color,
+        } => check(&files, format, deny_warnings, color),
         Command::Graph { file, format } => graph(&file, format),
         Command::Schema => {
             print(&kin::json_schema::json_schema_text());
@@ -131,7 +136,9 @@ fn check(paths: &[String], format: CheckFormat, deny_warnings: bool, color: Colo
             let color = match color {
                 Color::Always => true,
                 Color::Never => false,
-                Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                Color::Auto => {
+                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
             };
             eprint!("{}", diagnostic::render(Format::Human { color }, &rendered));
             eprintln!("{}", summary(files.len(), errors, warnings));
@@ -152,7 +159,12 @@ fn summary(files: usize, errors: usize, warnings: usize) -> String {
     if errors == 0 && warnings == 0 {
         format!("checked {}: no problems", plural(files, "file"))
     } else {
-        format!("checked {}: {}, {}", plural(files, "file"), plural(errors, "error"), plural(warnings, "warning"))
+        format!(
+            "checked {}: {}, {}",
+            plural(files, "file"),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
     }
 }
 
@@ -163,14 +175,22 @@ fn graph(path: &str, format: GraphFormat) -> ExitCode {
     };
     let compiled = kin::compile(&file);
     if compiled.errors() > 0 {
-        let rendered = [RenderedFile { file: &file, diagnostics: &compiled.diagnostics }];
-        eprint!("{}", diagnostic::render(Format::Human { color: false }, &rendered));
+        let rendered = [RenderedFile {
+            file: &file,
+            diagnostics: &compiled.diagnostics,
+        }];
+        eprint!(
+            "{}",
+            diagnostic::render(Format::Human { color: false }, &rendered)
+        );
         eprintln!("kin graph: {path} has errors; run `kin check {path}`");
         return ExitCode::from(1);
     }
     let text = match format {
         GraphFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&kin::emit::graph::to_json(&compiled.pipeline)).unwrap_or_default();
+            let mut text =
+                serde_json::to_string_pretty(&kin::emit::graph::to_json(&compiled.pipeline))
+                    .unwrap_or_default();
             text.push('\n');
             text
         }

@@ -83,9 +83,18 @@ fn errors_exit_one_with_every_error_reported() {
     let out = kin(&["check", p(&spec("broken", BROKEN))]);
     assert_eq!(out.status.code(), Some(1));
     let text = stderr(&out);
-    assert!(text.contains("K0002") && text.contains("did you mean `shards`?"), "{text}");
-    assert!(text.contains("K0007") && text.contains("did you mean `clicks`?"), "{text}");
-    assert!(text.contains("broken.yaml:9:11"), "position of `clikcs`: {text}");
+    assert!(
+        text.contains("K0002") && text.contains("did you mean `shards`?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("K0007") && text.contains("did you mean `clicks`?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("broken.yaml:9:11"),
+        "position of `clikcs`: {text}"
+    );
 }
 
 #[test]
@@ -104,7 +113,10 @@ fn unreadable_file_and_bad_usage_exit_two() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot read /nonexistent/pipeline.yaml"));
     assert_eq!(kin(&["check"]).status.code(), Some(2));
-    assert_eq!(kin(&["check", "--format", "xml", "x.yaml"]).status.code(), Some(2));
+    assert_eq!(
+        kin(&["check", "--format", "xml", "x.yaml"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -116,13 +128,24 @@ fn json_format_has_positions_and_counts() {
     assert_eq!(v["warnings"], 0);
     let d = &v["diagnostics"];
     assert_eq!(d[0]["code"], "K0002");
-    assert_eq!((d[0]["line"].as_u64(), d[0]["column"].as_u64()), (Some(6), Some(28)));
-    assert_eq!((d[0]["end_line"].as_u64(), d[0]["end_column"].as_u64()), (Some(6), Some(33)));
+    assert_eq!(
+        (d[0]["line"].as_u64(), d[0]["column"].as_u64()),
+        (Some(6), Some(28))
+    );
+    assert_eq!(
+        (d[0]["end_line"].as_u64(), d[0]["end_column"].as_u64()),
+        (Some(6), Some(33))
+    );
     assert_eq!(d[1]["code"], "K0007");
-    assert_eq!((d[1]["line"].as_u64(), d[1]["column"].as_u64()), (Some(9), Some(11)));
+    assert_eq!(
+        (d[1]["line"].as_u64(), d[1]["column"].as_u64()),
+        (Some(9), Some(11))
+    );
     assert_eq!(d[1]["help"], "did you mean `clicks`?");
     assert_eq!(d[1]["severity"], "error");
-    assert!(d[1]["file"].as_str().is_some_and(|f| f.ends_with("json.yaml")));
+    assert!(d[1]["file"]
+        .as_str()
+        .is_some_and(|f| f.ends_with("json.yaml")));
 }
 
 #[test]
@@ -133,7 +156,10 @@ fn github_format_prints_annotations() {
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[1].starts_with("::error file="), "{text}");
     assert!(lines[1].contains(",line=9,col=11,"), "{text}");
-    assert!(lines[1].contains("%0Ahelp: did you mean `clicks`?"), "{text}");
+    assert!(
+        lines[1].contains("%0Ahelp: did you mean `clicks`?"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -146,20 +172,37 @@ fn sarif_format_is_sarif_2_1_0() {
     assert_eq!(results[1]["ruleId"], "K0007");
     assert_eq!(results[1]["level"], "error");
     let region = &results[1]["locations"][0]["physicalLocation"]["region"];
-    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(9), Some(11)));
-    let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(9), Some(11))
+    );
+    let rules = v["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
     let index = results[1]["ruleIndex"].as_u64().unwrap_or(u64::MAX) as usize;
     assert!(index < rules);
-    assert_eq!(v["runs"][0]["tool"]["driver"]["rules"][index]["id"], "K0007");
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"][index]["id"],
+        "K0007"
+    );
 }
 
 #[test]
 fn several_files_are_checked_together() {
-    let out = kin(&["check", "--format", "json", p(&spec("one", CLEAN)), p(&spec("two", BROKEN))]);
+    let out = kin(&[
+        "check",
+        "--format",
+        "json",
+        p(&spec("one", CLEAN)),
+        p(&spec("two", BROKEN)),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["errors"], 2);
-    assert!(v["diagnostics"][0]["file"].as_str().is_some_and(|f| f.ends_with("two.yaml")));
+    assert!(v["diagnostics"][0]["file"]
+        .as_str()
+        .is_some_and(|f| f.ends_with("two.yaml")));
 }
 
 #[test]
@@ -169,16 +212,33 @@ fn graph_formats() {
     assert_eq!(json.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(v["pipeline"], "demo");
-    let kinds: Vec<&str> = v["nodes"].as_array().into_iter().flatten().filter_map(|n| n["kind"].as_str()).collect();
+    let kinds: Vec<&str> = v["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
     assert_eq!(kinds, ["producer", "stream", "firehose", "destination"]);
-    assert_eq!(v["nodes"][1]["schema"][2], serde_json::json!({"name": "ts", "type": "timestamp", "nullable": false}));
-    assert_eq!(v["edges"][0], serde_json::json!({"from": "web", "to": "clicks"}));
+    assert_eq!(
+        v["nodes"][1]["schema"][2],
+        serde_json::json!({"name": "ts", "type": "timestamp", "nullable": false})
+    );
+    assert_eq!(
+        v["edges"][0],
+        serde_json::json!({"from": "web", "to": "clicks"})
+    );
     assert_eq!(v["edges"].as_array().map(Vec::len), Some(3));
 
     let dot = stdout(&kin(&["graph", p(&path), "--format", "dot"]));
-    assert!(dot.starts_with("digraph \"demo\"") && dot.contains("\"web\" -> \"clicks\";"), "{dot}");
+    assert!(
+        dot.starts_with("digraph \"demo\"") && dot.contains("\"web\" -> \"clicks\";"),
+        "{dot}"
+    );
     let mermaid = stdout(&kin(&["graph", p(&path), "--format", "mermaid"]));
-    assert!(mermaid.starts_with("flowchart LR") && mermaid.contains("n0 --> n1"), "{mermaid}");
+    assert!(
+        mermaid.starts_with("flowchart LR") && mermaid.contains("n0 --> n1"),
+        "{mermaid}"
+    );
 
     let broken = kin(&["graph", p(&spec("graph-broken", BROKEN))]);
     assert_eq!(broken.status.code(), Some(1));

@@ -23,11 +23,23 @@ struct Load {
 }
 
 fn load(cx: &Context, target: &str) -> Option<Load> {
-    let writers: Vec<&Producer> = cx.spec.producers.iter().filter(|p| p.to.as_ref().is_some_and(|t| t.value == target)).collect();
-    let mut load = Load { records: 0.0, bytes: 0.0, rate_spans: Vec::new() };
+    let writers: Vec<&Producer> = cx
+        .spec
+        .producers
+        .iter()
+        .filter(|p| p.to.as_ref().is_some_and(|t| t.value == target))
+        .collect();
+    let mut load = Load {
+        records: 0.0,
+        bytes: 0.0,
+        rate_spans: Vec::new(),
+    };
     for p in writers {
         let Some(rate) = &p.rate else { continue };
-        let size = match (&p.record_size, p.schema.as_ref().and_then(|s| cx.schemas.get(&s.value))) {
+        let size = match (
+            &p.record_size,
+            p.schema.as_ref().and_then(|s| cx.schemas.get(&s.value)),
+        ) {
             (Some(size), _) => size.value.0,
             (None, Some(record)) => record.estimated_json_size(),
             (None, None) => continue,
@@ -42,9 +54,20 @@ fn load(cx: &Context, target: &str) -> Option<Load> {
 pub(super) fn check(cx: &mut Context) {
     let spec = cx.spec;
     for stream in &spec.streams {
-        let on_demand = stream.mode.as_ref().is_some_and(|m| m.value == StreamMode::OnDemand);
-        let Some(shards) = stream.shards.as_ref().filter(|s| !on_demand && s.value >= 1) else { continue };
-        let Some(load) = load(cx, &stream.name.value) else { continue };
+        let on_demand = stream
+            .mode
+            .as_ref()
+            .is_some_and(|m| m.value == StreamMode::OnDemand);
+        let Some(shards) = stream
+            .shards
+            .as_ref()
+            .filter(|s| !on_demand && s.value >= 1)
+        else {
+            continue;
+        };
+        let Some(load) = load(cx, &stream.name.value) else {
+            continue;
+        };
         let n = shards.value as f64;
         let needed = (load.records / SHARD_RECORDS_PER_S).max(load.bytes / SHARD_BYTES_PER_S);
         let minimum = needed.ceil().max(1.0);
@@ -65,24 +88,49 @@ pub(super) fn check(cx: &mut Context) {
                     comfortable, minimum
                 ))
         } else if needed > n * (1.0 - HEADROOM) {
-            Diagnostic::new(codes::LOW_HEADROOM, shards.span, format!("the producers of {what} write {usage}, {:.0}% of their capacity", 100.0 * needed / n))
-                .with_label("less than 20% headroom")
-                .with_help(format!("`shards: {comfortable}` leaves 20% headroom for bursts"))
+            Diagnostic::new(
+                codes::LOW_HEADROOM,
+                shards.span,
+                format!(
+                    "the producers of {what} write {usage}, {:.0}% of their capacity",
+                    100.0 * needed / n
+                ),
+            )
+            .with_label("less than 20% headroom")
+            .with_help(format!(
+                "`shards: {comfortable}` leaves 20% headroom for bursts"
+            ))
         } else {
             continue;
         };
         cx.push(with_rates(diagnostic, &load));
     }
     for firehose in &spec.firehoses {
-        if firehose.from.is_some() || !matches!(cx.nodes.get(firehose.name.value.as_str()), Some((NodeKind::Firehose, _))) {
+        if firehose.from.is_some()
+            || !matches!(
+                cx.nodes.get(firehose.name.value.as_str()),
+                Some((NodeKind::Firehose, _))
+            )
+        {
             continue;
         }
-        let Some(load) = load(cx, &firehose.name.value) else { continue };
+        let Some(load) = load(cx, &firehose.name.value) else {
+            continue;
+        };
         let (records, bytes) = direct_put_quota(cx.region());
         let what = format!("firehose \"{}\"", firehose.name.value);
         let needed = (load.records / records).max(load.bytes / bytes);
-        let usage = format!("{} records/s and {}", format_number(load.records), bytes_per_s(load.bytes));
-        let quota = format!("{} records/s and {} in {}", format_number(records), bytes_per_s(bytes), cx.region());
+        let usage = format!(
+            "{} records/s and {}",
+            format_number(load.records),
+            bytes_per_s(load.bytes)
+        );
+        let quota = format!(
+            "{} records/s and {} in {}",
+            format_number(records),
+            bytes_per_s(bytes),
+            cx.region()
+        );
         let diagnostic = if needed > 1.0 {
             Diagnostic::new(codes::DIRECT_PUT_OVER_CAPACITY, firehose.name.span, format!("the producers of {what} write {usage}, above its Direct PUT quota of {quota}"))
                 .with_label("over the Direct PUT quota")

@@ -19,11 +19,31 @@ pub(crate) struct Limits {
 pub(crate) fn limits(kind: &DestinationKind) -> Limits {
     use Compression::*;
     match kind {
-        DestinationKind::S3(_) => Limits { size_mib: (1, 128), interval_s: (0, 900), compressions: &[None, Gzip, Zip, Snappy, HadoopSnappy] },
-        DestinationKind::Redshift(_) => Limits { size_mib: (1, 128), interval_s: (0, 900), compressions: &[None, Gzip] },
-        DestinationKind::OpenSearch(_) => Limits { size_mib: (1, 100), interval_s: (0, 900), compressions: &[None] },
-        DestinationKind::Splunk(_) => Limits { size_mib: (1, 5), interval_s: (0, 60), compressions: &[None] },
-        DestinationKind::Http(_) => Limits { size_mib: (1, 64), interval_s: (0, 900), compressions: &[None, Gzip] },
+        DestinationKind::S3(_) => Limits {
+            size_mib: (1, 128),
+            interval_s: (0, 900),
+            compressions: &[None, Gzip, Zip, Snappy, HadoopSnappy],
+        },
+        DestinationKind::Redshift(_) => Limits {
+            size_mib: (1, 128),
+            interval_s: (0, 900),
+            compressions: &[None, Gzip],
+        },
+        DestinationKind::OpenSearch(_) => Limits {
+            size_mib: (1, 100),
+            interval_s: (0, 900),
+            compressions: &[None],
+        },
+        DestinationKind::Splunk(_) => Limits {
+            size_mib: (1, 5),
+            interval_s: (0, 60),
+            compressions: &[None],
+        },
+        DestinationKind::Http(_) => Limits {
+            size_mib: (1, 64),
+            interval_s: (0, 900),
+            compressions: &[None, Gzip],
+        },
     }
 }
 
@@ -36,9 +56,13 @@ pub(super) fn check(cx: &mut Context) {
         if let Some(retry) = dest.kind.retry_duration() {
             if retry.value.0 % 1000 != 0 || retry.value.0 > 7_200_000 {
                 cx.push(
-                    Diagnostic::new(codes::OUT_OF_RANGE, retry.span, format!("the retry duration of {what} is {}", retry.value))
-                        .with_label("outside 0s..7200s")
-                        .with_help("Firehose retries for 0 to 7200 seconds, in whole seconds"),
+                    Diagnostic::new(
+                        codes::OUT_OF_RANGE,
+                        retry.span,
+                        format!("the retry duration of {what} is {}", retry.value),
+                    )
+                    .with_label("outside 0s..7200s")
+                    .with_help("Firehose retries for 0 to 7200 seconds, in whole seconds"),
                 );
             }
         }
@@ -67,11 +91,19 @@ pub(super) fn check(cx: &mut Context) {
                 if let Some(record) = &record {
                     for column in &r.columns {
                         if record.field(&column.value).is_none() {
-                            let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+                            let names: Vec<&str> =
+                                record.fields.iter().map(|f| f.name.as_str()).collect();
                             cx.push(
-                                Diagnostic::new(codes::BAD_PARTITION_BY, column.span, format!("column \"{}\" of {what} is not a field of its records", column.value))
-                                    .with_label("no such field")
-                                    .with_help_opt(did_you_mean(&column.value, names.iter().copied())),
+                                Diagnostic::new(
+                                    codes::BAD_PARTITION_BY,
+                                    column.span,
+                                    format!(
+                                        "column \"{}\" of {what} is not a field of its records",
+                                        column.value
+                                    ),
+                                )
+                                .with_label("no such field")
+                                .with_help_opt(did_you_mean(&column.value, names.iter().copied())),
                             );
                         }
                     }
@@ -87,19 +119,32 @@ pub(super) fn check(cx: &mut Context) {
                 if let Some(ack) = &s.ack_timeout {
                     if !(180_000..=600_000).contains(&ack.value.0) {
                         cx.push(
-                            Diagnostic::new(codes::OUT_OF_RANGE, ack.span, format!("the acknowledgment timeout of {what} is {}", ack.value))
-                                .with_help("Splunk HEC acknowledgment timeouts are 180s to 600s"),
+                            Diagnostic::new(
+                                codes::OUT_OF_RANGE,
+                                ack.span,
+                                format!("the acknowledgment timeout of {what} is {}", ack.value),
+                            )
+                            .with_help("Splunk HEC acknowledgment timeouts are 180s to 600s"),
                         );
                     }
                 }
             }
             DestinationKind::Http(h) => {
-                secret(cx, h.access_key.as_ref(), "the HTTP endpoint access key", &what);
+                secret(
+                    cx,
+                    h.access_key.as_ref(),
+                    "the HTTP endpoint access key",
+                    &what,
+                );
                 if let Some(url) = &h.url {
                     if !url.value.starts_with("${") && !url.value.starts_with("https://") {
                         cx.push(
-                            Diagnostic::new(codes::INVALID_VALUE, url.span, format!("the URL of {what} is not an https:// URL"))
-                                .with_help("Firehose delivers to HTTP endpoints over HTTPS only"),
+                            Diagnostic::new(
+                                codes::INVALID_VALUE,
+                                url.span,
+                                format!("the URL of {what} is not an https:// URL"),
+                            )
+                            .with_help("Firehose delivers to HTTP endpoints over HTTPS only"),
                         );
                     }
                 }
@@ -121,16 +166,28 @@ fn firehose_record(cx: &Context, firehose: &Firehose) -> Option<RecordType> {
     }
 }
 
-fn buffer_and_compression(cx: &mut Context, firehose: &Firehose, kind: &DestinationKind, what: &str) {
+fn buffer_and_compression(
+    cx: &mut Context,
+    firehose: &Firehose,
+    kind: &DestinationKind,
+    what: &str,
+) {
     let l = limits(kind);
     let dest = kind.name();
     if let Some(size) = &firehose.buffer.size {
         let Size(bytes) = size.value;
         if bytes % MIB != 0 || !(l.size_mib.0..=l.size_mib.1).contains(&(bytes / MIB)) {
             cx.push(
-                Diagnostic::new(codes::OUT_OF_RANGE, size.span, format!("the buffer size of {what} is {}", size.value))
-                    .with_label(format!("outside {}MiB..{}MiB", l.size_mib.0, l.size_mib.1))
-                    .with_help(format!("Firehose buffers {} to {} MiB, in whole MiB, for the {dest} destination", l.size_mib.0, l.size_mib.1)),
+                Diagnostic::new(
+                    codes::OUT_OF_RANGE,
+                    size.span,
+                    format!("the buffer size of {what} is {}", size.value),
+                )
+                .with_label(format!("outside {}MiB..{}MiB", l.size_mib.0, l.size_mib.1))
+                .with_help(format!(
+                    "Firehose buffers {} to {} MiB, in whole MiB, for the {dest} destination",
+                    l.size_mib.0, l.size_mib.1
+                )),
             );
         }
     }
@@ -148,9 +205,16 @@ fn buffer_and_compression(cx: &mut Context, firehose: &Firehose, kind: &Destinat
         if !l.compressions.contains(&c.value) {
             let allowed: Vec<&str> = l.compressions.iter().map(|c| c.name()).collect();
             cx.push(
-                Diagnostic::new(codes::COMPRESSION_NOT_ACCEPTED, c.span, format!("{what} delivers to {dest}, which does not accept `{}` compression", c.value.name()))
-                    .with_label("not accepted here")
-                    .with_help(format!("{dest} accepts: {}", allowed.join(", "))),
+                Diagnostic::new(
+                    codes::COMPRESSION_NOT_ACCEPTED,
+                    c.span,
+                    format!(
+                        "{what} delivers to {dest}, which does not accept `{}` compression",
+                        c.value.name()
+                    ),
+                )
+                .with_label("not accepted here")
+                .with_help(format!("{dest} accepts: {}", allowed.join(", "))),
             );
         }
     }
@@ -160,7 +224,11 @@ fn buffer_and_compression(cx: &mut Context, firehose: &Firehose, kind: &Destinat
 fn secret(cx: &mut Context, value: Option<&Spanned<String>>, what_value: &str, what: &str) {
     let Some(value) = value else { return };
     if !is_secret_reference(&value.value) {
-        let shown = if value.value.starts_with("${var.") { "a plain variable" } else { "written in clear text" };
+        let shown = if value.value.starts_with("${var.") {
+            "a plain variable"
+        } else {
+            "written in clear text"
+        };
         cx.push(
             Diagnostic::new(codes::LITERAL_SECRET, value.span, format!("{what_value} of {what} is {shown}"))
                 .with_label("secret in clear text")
@@ -177,7 +245,9 @@ fn bucket_name(cx: &mut Context, bucket: &Spanned<String>) {
     }
     let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let valid = (3..=63).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
         && edge_ok(name.chars().next())
         && edge_ok(name.chars().last())
         && !name.contains("..");
@@ -199,7 +269,9 @@ fn index_name(cx: &mut Context, index: &Spanned<String>, what: &str) {
     let valid = !name.is_empty()
         && name.len() <= 255
         && !name.starts_with(['-', '_', '+'])
-        && !name.chars().any(|c| c.is_ascii_uppercase() || c.is_whitespace() || "\\/*?\"<>|,#:".contains(c));
+        && !name
+            .chars()
+            .any(|c| c.is_ascii_uppercase() || c.is_whitespace() || "\\/*?\"<>|,#:".contains(c));
     if !valid {
         cx.push(
             Diagnostic::new(codes::INVALID_NAME, index.span, format!("\"{name}\" is not a valid OpenSearch index name in {what}"))
@@ -209,11 +281,20 @@ fn index_name(cx: &mut Context, index: &Spanned<String>, what: &str) {
     }
 }
 
-fn partition_by(cx: &mut Context, fields: &[Spanned<String>], record: Option<&RecordType>, what: &str) {
+fn partition_by(
+    cx: &mut Context,
+    fields: &[Spanned<String>],
+    record: Option<&RecordType>,
+    what: &str,
+) {
     if fields.len() > 50 {
         cx.push(
-            Diagnostic::new(codes::OUT_OF_RANGE, fields[50].span, format!("{what} partitions by {} keys", fields.len()))
-                .with_help("dynamic partitioning takes at most 50 keys"),
+            Diagnostic::new(
+                codes::OUT_OF_RANGE,
+                fields[50].span,
+                format!("{what} partitions by {} keys", fields.len()),
+            )
+            .with_help("dynamic partitioning takes at most 50 keys"),
         );
     }
     let Some(record) = record else { return };
@@ -222,14 +303,28 @@ fn partition_by(cx: &mut Context, fields: &[Spanned<String>], record: Option<&Re
             None => {
                 let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
                 cx.push(
-                    Diagnostic::new(codes::BAD_PARTITION_BY, field.span, format!("{what} partitions by \"{}\", which is not a field of its records", field.value))
-                        .with_label("no such field")
-                        .with_help_opt(did_you_mean(&field.value, names.iter().copied())),
+                    Diagnostic::new(
+                        codes::BAD_PARTITION_BY,
+                        field.span,
+                        format!(
+                            "{what} partitions by \"{}\", which is not a field of its records",
+                            field.value
+                        ),
+                    )
+                    .with_label("no such field")
+                    .with_help_opt(did_you_mean(&field.value, names.iter().copied())),
                 );
             }
             Some(ty) if !ty.ty.is_scalar() => cx.push(
-                Diagnostic::new(codes::BAD_PARTITION_BY, field.span, format!("{what} partitions by \"{}\", which is {}, not a scalar", field.value, ty))
-                    .with_help("partition by a scalar field: its value becomes part of the S3 key"),
+                Diagnostic::new(
+                    codes::BAD_PARTITION_BY,
+                    field.span,
+                    format!(
+                        "{what} partitions by \"{}\", which is {}, not a scalar",
+                        field.value, ty
+                    ),
+                )
+                .with_help("partition by a scalar field: its value becomes part of the S3 key"),
             ),
             Some(_) => {}
         }

@@ -19,7 +19,15 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
     for p in &spec.producers {
         let owner = format!("producer \"{}\"", p.name.value);
         if let Some(to) = &p.to {
-            if cx.resolve(&owner, "writes to", to, &[NodeKind::Stream, NodeKind::Firehose]).is_some() {
+            if cx
+                .resolve(
+                    &owner,
+                    "writes to",
+                    to,
+                    &[NodeKind::Stream, NodeKind::Firehose],
+                )
+                .is_some()
+            {
                 g.connect(&p.name.value, &to.value);
             }
         }
@@ -28,17 +36,32 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
         let owner = format!("analytics \"{}\"", a.name.value);
         if a.from.is_empty() {
             cx.push(
-                Diagnostic::new(codes::MISSING_KEY, a.name.span, format!("{owner} reads from no stream"))
-                    .with_help("`from:` names one stream or a list of streams, e.g. `from: clicks`"),
+                Diagnostic::new(
+                    codes::MISSING_KEY,
+                    a.name.span,
+                    format!("{owner} reads from no stream"),
+                )
+                .with_help("`from:` names one stream or a list of streams, e.g. `from: clicks`"),
             );
         }
         for from in &a.from {
-            if cx.resolve(&owner, "reads from", from, &[NodeKind::Stream]).is_some() {
+            if cx
+                .resolve(&owner, "reads from", from, &[NodeKind::Stream])
+                .is_some()
+            {
                 g.connect(&from.value, &a.name.value);
             }
         }
         if let Some(to) = &a.to {
-            if cx.resolve(&owner, "writes to", to, &[NodeKind::Stream, NodeKind::Firehose]).is_some() {
+            if cx
+                .resolve(
+                    &owner,
+                    "writes to",
+                    to,
+                    &[NodeKind::Stream, NodeKind::Firehose],
+                )
+                .is_some()
+            {
                 g.connect(&a.name.value, &to.value);
                 spans.push((a.name.value.clone(), to.span));
             }
@@ -47,7 +70,10 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
     for f in &spec.firehoses {
         let owner = format!("firehose \"{}\"", f.name.value);
         if let Some(from) = &f.from {
-            if cx.resolve(&owner, "reads from", from, &[NodeKind::Stream]).is_some() {
+            if cx
+                .resolve(&owner, "reads from", from, &[NodeKind::Stream])
+                .is_some()
+            {
                 g.connect(&from.value, &f.name.value);
             }
             direct_put_conflict(cx, &f.name.value, from.span);
@@ -64,14 +90,24 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
 
 /// The graph name of a destination: shared when two firehoses deliver to the same place.
 pub(crate) fn destination_name(firehose: &str, kind: &DestinationKind) -> String {
-    let literal = |s: &Option<crate::source::Spanned<String>>| s.as_ref().filter(|s| !s.value.contains("${")).map(|s| s.value.clone());
+    let literal = |s: &Option<crate::source::Spanned<String>>| {
+        s.as_ref()
+            .filter(|s| !s.value.contains("${"))
+            .map(|s| s.value.clone())
+    };
     match kind {
         DestinationKind::S3(s3) => match literal(&s3.bucket) {
             Some(bucket) => format!("s3://{bucket}"),
             None => format!("s3:{firehose}"),
         },
-        DestinationKind::Redshift(r) => format!("redshift:{}", r.table.as_ref().map_or(firehose, |t| t.value.as_str())),
-        DestinationKind::OpenSearch(o) => format!("opensearch:{}", o.index.as_ref().map_or(firehose, |t| t.value.as_str())),
+        DestinationKind::Redshift(r) => format!(
+            "redshift:{}",
+            r.table.as_ref().map_or(firehose, |t| t.value.as_str())
+        ),
+        DestinationKind::OpenSearch(o) => format!(
+            "opensearch:{}",
+            o.index.as_ref().map_or(firehose, |t| t.value.as_str())
+        ),
         DestinationKind::Splunk(_) => format!("splunk:{firehose}"),
         DestinationKind::Http(_) => format!("http:{firehose}"),
     }
@@ -83,9 +119,15 @@ fn direct_put_conflict(cx: &mut Context, firehose: &str, from_span: Span) {
     let writers = spec
         .producers
         .iter()
-        .filter_map(|p| p.to.as_ref().filter(|t| t.value == firehose).map(|t| (format!("producer \"{}\"", p.name.value), t.span)))
+        .filter_map(|p| {
+            p.to.as_ref()
+                .filter(|t| t.value == firehose)
+                .map(|t| (format!("producer \"{}\"", p.name.value), t.span))
+        })
         .chain(spec.analytics.iter().filter_map(|a| {
-            a.to.as_ref().filter(|t| t.value == firehose).map(|t| (format!("analytics \"{}\"", a.name.value), t.span))
+            a.to.as_ref()
+                .filter(|t| t.value == firehose)
+                .map(|t| (format!("analytics \"{}\"", a.name.value), t.span))
         }))
         .collect::<Vec<_>>();
     for (writer, span) in writers {
@@ -117,12 +159,23 @@ fn cycles(cx: &mut Context, g: &PipelineGraph, to_spans: &[(String, Span)]) {
         let names: Vec<&str> = path.iter().map(|&n| g.graph[n].name.as_str()).collect();
         let span = path
             .iter()
-            .find_map(|n| to_spans.iter().find(|(a, _)| *a == g.graph[*n].name).map(|(_, s)| *s))
+            .find_map(|n| {
+                to_spans
+                    .iter()
+                    .find(|(a, _)| *a == g.graph[*n].name)
+                    .map(|(_, s)| *s)
+            })
             .unwrap_or_default();
         cx.push(
-            Diagnostic::new(codes::CYCLE, span, format!("the pipeline has a cycle: {}", names.join(" → ")))
-                .with_label("this write closes the cycle")
-                .with_help("records would flow around forever: write the analytics output to a new stream"),
+            Diagnostic::new(
+                codes::CYCLE,
+                span,
+                format!("the pipeline has a cycle: {}", names.join(" → ")),
+            )
+            .with_label("this write closes the cycle")
+            .with_help(
+                "records would flow around forever: write the analytics output to a new stream",
+            ),
         );
     }
 }

@@ -39,9 +39,18 @@ pub fn check(spec: Spec) -> Checked {
     warnings::check(&mut cx);
     let diagnostics = std::mem::take(&mut cx.diagnostics);
     let schemas = std::mem::take(&mut cx.schemas);
-    let name = spec.pipeline.as_ref().map(|p| p.value.clone()).unwrap_or_default();
+    let name = spec
+        .pipeline
+        .as_ref()
+        .map(|p| p.value.clone())
+        .unwrap_or_default();
     Checked {
-        pipeline: Pipeline { name, spec, schemas, graph },
+        pipeline: Pipeline {
+            name,
+            spec,
+            schemas,
+            graph,
+        },
         diagnostics,
     }
 }
@@ -62,13 +71,29 @@ impl<'s> Context<'s> {
     fn new(spec: &'s Spec) -> Self {
         let mut nodes = IndexMap::new();
         let mut add = |name: &'s Spanned<String>, kind| {
-            nodes.entry(name.value.as_str()).or_insert((kind, name.span));
+            nodes
+                .entry(name.value.as_str())
+                .or_insert((kind, name.span));
         };
-        spec.producers.iter().for_each(|n| add(&n.name, NodeKind::Producer));
-        spec.streams.iter().for_each(|n| add(&n.name, NodeKind::Stream));
-        spec.analytics.iter().for_each(|n| add(&n.name, NodeKind::Analytics));
-        spec.firehoses.iter().for_each(|n| add(&n.name, NodeKind::Firehose));
-        Context { spec, diagnostics: Vec::new(), nodes, schemas: IndexMap::new(), stream_types: IndexMap::new() }
+        spec.producers
+            .iter()
+            .for_each(|n| add(&n.name, NodeKind::Producer));
+        spec.streams
+            .iter()
+            .for_each(|n| add(&n.name, NodeKind::Stream));
+        spec.analytics
+            .iter()
+            .for_each(|n| add(&n.name, NodeKind::Analytics));
+        spec.firehoses
+            .iter()
+            .for_each(|n| add(&n.name, NodeKind::Firehose));
+        Context {
+            spec,
+            diagnostics: Vec::new(),
+            nodes,
+            schemas: IndexMap::new(),
+            stream_types: IndexMap::new(),
+        }
     }
 
     pub fn push(&mut self, diagnostic: Diagnostic) {
@@ -76,20 +101,38 @@ impl<'s> Context<'s> {
     }
 
     pub fn region(&self) -> &str {
-        self.spec.region.as_ref().map_or("us-east-1", |r| r.value.as_str())
+        self.spec
+            .region
+            .as_ref()
+            .map_or("us-east-1", |r| r.value.as_str())
     }
 
     /// Resolves a reference to a node that must be one of `allowed` kinds; reports K0007/K0008.
-    pub fn resolve(&mut self, owner: &str, role: &str, target: &Spanned<String>, allowed: &[NodeKind]) -> Option<NodeKind> {
+    pub fn resolve(
+        &mut self,
+        owner: &str,
+        role: &str,
+        target: &Spanned<String>,
+        allowed: &[NodeKind],
+    ) -> Option<NodeKind> {
         match self.nodes.get(target.value.as_str()).copied() {
             Some((kind, _)) if allowed.contains(&kind) => Some(kind),
             Some((kind, decl)) => {
-                let wanted = allowed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
+                let wanted = allowed
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
                 self.push(
                     Diagnostic::new(
                         codes::WRONG_REFERENCE_KIND,
                         target.span,
-                        format!("{owner} {role} \"{}\", which is {} {}, not {wanted}", target.value, article(kind.as_str()), kind.as_str()),
+                        format!(
+                            "{owner} {role} \"{}\", which is {} {}, not {wanted}",
+                            target.value,
+                            article(kind.as_str()),
+                            kind.as_str()
+                        ),
                     )
                     .with_label(format!("expected {} {wanted}", article(&wanted)))
                     .with_secondary(decl, format!("\"{}\" is declared here", target.value)),
@@ -97,7 +140,11 @@ impl<'s> Context<'s> {
                 None
             }
             None => {
-                let wanted = allowed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
+                let wanted = allowed
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
                 let candidates: Vec<&str> = self
                     .nodes
                     .iter()
@@ -108,7 +155,10 @@ impl<'s> Context<'s> {
                     Diagnostic::new(
                         codes::UNKNOWN_REFERENCE,
                         target.span,
-                        format!("{owner} {role} {wanted} \"{}\", which does not exist", target.value),
+                        format!(
+                            "{owner} {role} {wanted} \"{}\", which does not exist",
+                            target.value
+                        ),
                     )
                     .with_label(format!("no {wanted} of this name"))
                     .with_help_opt(did_you_mean(&target.value, candidates.iter().copied())),
@@ -123,15 +173,28 @@ impl<'s> Context<'s> {
         if let Some(t) = self.schemas.get(&target.value) {
             return Some(t.clone());
         }
-        if self.spec.schemas.iter().any(|s| s.name.value == target.value) {
+        if self
+            .spec
+            .schemas
+            .iter()
+            .any(|s| s.name.value == target.value)
+        {
             return None; // declared but invalid: already reported
         }
-        let candidates: Vec<&str> = self.spec.schemas.iter().map(|s| s.name.value.as_str()).collect();
+        let candidates: Vec<&str> = self
+            .spec
+            .schemas
+            .iter()
+            .map(|s| s.name.value.as_str())
+            .collect();
         self.push(
             Diagnostic::new(
                 codes::UNKNOWN_REFERENCE,
                 target.span,
-                format!("{owner} uses schema \"{}\", which does not exist", target.value),
+                format!(
+                    "{owner} uses schema \"{}\", which does not exist",
+                    target.value
+                ),
             )
             .with_label("no schema of this name")
             .with_help_opt(did_you_mean(&target.value, candidates.iter().copied())),

@@ -17,8 +17,12 @@ pub(super) fn check(cx: &mut Context) {
 }
 
 fn pipeline_name(cx: &mut Context) {
-    let Some(name) = &cx.spec.pipeline else { return };
-    if !matches_pattern(&name.value, 40, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    let Some(name) = &cx.spec.pipeline else {
+        return;
+    };
+    if !matches_pattern(&name.value, 40, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+    }) {
         cx.push(
             Diagnostic::new(codes::INVALID_NAME, name.span, format!("pipeline name \"{}\" is not valid", name.value))
                 .with_label("invalid name")
@@ -33,7 +37,9 @@ fn pipeline_name(cx: &mut Context) {
 /// `[a-z]` then up to `max - 1` characters accepted by `rest`.
 fn matches_pattern(name: &str, max: usize, rest: impl Fn(char) -> bool) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase()) && name.chars().count() <= max && chars.all(rest)
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && name.chars().count() <= max
+        && chars.all(rest)
 }
 
 /// A suggestion that follows the rule, when one can be derived.
@@ -41,7 +47,13 @@ fn suggestion(name: &str, separator: char, max: usize) -> String {
     let fixed: String = name
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { separator })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c
+            } else {
+                separator
+            }
+        })
         .skip_while(|c| !c.is_ascii_lowercase())
         .take(max)
         .collect();
@@ -63,7 +75,9 @@ fn node_names(cx: &mut Context) {
         .chain(spec.firehoses.iter().map(|n| (&n.name, "firehose")))
         .collect();
     for (i, (name, kind)) in all.iter().enumerate() {
-        if !matches_pattern(&name.value, 64, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        if !matches_pattern(&name.value, 64, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+        }) {
             cx.push(
                 Diagnostic::new(codes::INVALID_NAME, name.span, format!("{kind} name \"{}\" is not valid", name.value))
                     .with_label("invalid name")
@@ -108,9 +122,16 @@ fn schema_names(cx: &mut Context) {
     let spec = cx.spec;
     for (i, schema) in spec.schemas.iter().enumerate() {
         let name = &schema.name;
-        let valid = name.value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        let valid = name
+            .value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
             && name.value.len() <= 64
-            && name.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            && name
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             cx.push(
                 Diagnostic::new(codes::INVALID_NAME, name.span, format!("schema name \"{}\" is not valid", name.value))
@@ -118,11 +139,18 @@ fn schema_names(cx: &mut Context) {
                     .with_help("schema names are a letter followed by up to 63 letters, digits or `_`, e.g. `Click`"),
             );
         }
-        if let Some(first) = spec.schemas[..i].iter().find(|s| s.name.value == name.value) {
+        if let Some(first) = spec.schemas[..i]
+            .iter()
+            .find(|s| s.name.value == name.value)
+        {
             cx.push(
-                Diagnostic::new(codes::DUPLICATE_NAME, name.span, format!("schema \"{}\" is declared twice", name.value))
-                    .with_label("second declaration")
-                    .with_secondary(first.name.span, "first declared here"),
+                Diagnostic::new(
+                    codes::DUPLICATE_NAME,
+                    name.span,
+                    format!("schema \"{}\" is declared twice", name.value),
+                )
+                .with_label("second declaration")
+                .with_secondary(first.name.span, "first declared here"),
             );
         }
         field_names(cx, &schema.fields, &format!("schema \"{}\"", name.value));
@@ -132,7 +160,10 @@ fn schema_names(cx: &mut Context) {
 fn field_names(cx: &mut Context, fields: &[FieldDecl], owner: &str) {
     for field in fields {
         let name = &field.name.value;
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.len() <= 128
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
@@ -151,17 +182,25 @@ fn region_and_tags(cx: &mut Context) {
     if let Some(region) = &spec.region {
         if !is_region(&region.value) {
             cx.push(
-                Diagnostic::new(codes::INVALID_VALUE, region.span, format!("region \"{}\" is not an AWS region name", region.value))
-                    .with_label("not a region")
-                    .with_help("write a region code such as `us-east-1` or `eu-west-1`"),
+                Diagnostic::new(
+                    codes::INVALID_VALUE,
+                    region.span,
+                    format!("region \"{}\" is not an AWS region name", region.value),
+                )
+                .with_label("not a region")
+                .with_help("write a region code such as `us-east-1` or `eu-west-1`"),
             );
         }
     }
     if spec.tags.len() > 50 {
         if let Some((key, _)) = spec.tags.get(50) {
             cx.push(
-                Diagnostic::new(codes::OUT_OF_RANGE, key.span, format!("the pipeline has {} tags", spec.tags.len()))
-                    .with_help("AWS resources take at most 50 tags"),
+                Diagnostic::new(
+                    codes::OUT_OF_RANGE,
+                    key.span,
+                    format!("the pipeline has {} tags", spec.tags.len()),
+                )
+                .with_help("AWS resources take at most 50 tags"),
             );
         }
     }
@@ -169,14 +208,25 @@ fn region_and_tags(cx: &mut Context) {
         let key_len = key.value.chars().count();
         if key_len == 0 || key_len > 128 || key.value.starts_with("aws:") {
             cx.push(
-                Diagnostic::new(codes::OUT_OF_RANGE, key.span, format!("tag key \"{}\" is not valid", key.value))
-                    .with_help("tag keys are 1 to 128 characters and cannot start with `aws:`"),
+                Diagnostic::new(
+                    codes::OUT_OF_RANGE,
+                    key.span,
+                    format!("tag key \"{}\" is not valid", key.value),
+                )
+                .with_help("tag keys are 1 to 128 characters and cannot start with `aws:`"),
             );
         }
         if value.value.chars().count() > 256 {
             cx.push(
-                Diagnostic::new(codes::OUT_OF_RANGE, value.span, format!("the value of tag \"{}\" is longer than 256 characters", key.value))
-                    .with_help("tag values are at most 256 characters"),
+                Diagnostic::new(
+                    codes::OUT_OF_RANGE,
+                    value.span,
+                    format!(
+                        "the value of tag \"{}\" is longer than 256 characters",
+                        key.value
+                    ),
+                )
+                .with_help("tag values are at most 256 characters"),
             );
         }
     }
@@ -187,6 +237,12 @@ fn is_region(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }

@@ -33,7 +33,8 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
                 _ => {}
             }
         }
-        let has_expressions = parts.iter().any(|p| !matches!(p, PrefixPart::Literal(_))) || !partition_keys.is_empty();
+        let has_expressions = parts.iter().any(|p| !matches!(p, PrefixPart::Literal(_)))
+            || !partition_keys.is_empty();
         if has_expressions && error_prefix.is_none() {
             cx.push(
                 Diagnostic::new(codes::PREFIX_WITHOUT_ERROR_PREFIX, p.span, format!("the prefix of {what} has expressions but there is no error_prefix"))
@@ -51,7 +52,9 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
 
     if let Some((p, parts)) = &error_prefix {
         let has_expressions = parts.iter().any(|p| !matches!(p, PrefixPart::Literal(_)));
-        let has_type = parts.iter().any(|p| matches!(p, PrefixPart::Firehose(v) if v == "error-output-type"));
+        let has_type = parts
+            .iter()
+            .any(|p| matches!(p, PrefixPart::Firehose(v) if v == "error-output-type"));
         if has_expressions && !has_type {
             cx.push(
                 Diagnostic::new(codes::ERROR_OUTPUT_TYPE_MISPLACED, p.span, format!("the error_prefix of {what} has expressions but no `!{{firehose:error-output-type}}`"))
@@ -76,9 +79,13 @@ fn parts(cx: &mut Context, prefix: &Spanned<String>, what: &str) -> Vec<PrefixPa
     let (parts, errors) = parse_prefix(&prefix.value);
     for e in errors {
         cx.push(
-            Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, inner_span(prefix, e.start, e.end), format!("{} in the prefix of {what}", e.message))
-                .with_label("invalid expression")
-                .with_help_opt(e.help),
+            Diagnostic::new(
+                codes::BAD_PREFIX_EXPRESSION,
+                inner_span(prefix, e.start, e.end),
+                format!("{} in the prefix of {what}", e.message),
+            )
+            .with_label("invalid expression")
+            .with_help_opt(e.help),
         );
     }
     parts
@@ -96,7 +103,10 @@ fn inner_span(value: &Spanned<String>, start: usize, end: usize) -> Span {
     } else {
         return value.span;
     };
-    Span::new(value.span.start + offset + start, value.span.start + offset + end)
+    Span::new(
+        value.span.start + offset + start,
+        value.span.start + offset + end,
+    )
 }
 
 fn length(cx: &mut Context, prefix: &Spanned<String>, what: &str, key: &str) {
@@ -113,8 +123,14 @@ fn length(cx: &mut Context, prefix: &Spanned<String>, what: &str, key: &str) {
         .sum();
     if literal > MAX_PREFIX {
         cx.push(
-            Diagnostic::new(codes::OUT_OF_RANGE, prefix.span, format!("the {key} of {what} is at least {literal} characters long"))
-                .with_help(format!("Firehose prefixes are at most {MAX_PREFIX} characters after evaluation")),
+            Diagnostic::new(
+                codes::OUT_OF_RANGE,
+                prefix.span,
+                format!("the {key} of {what} is at least {literal} characters long"),
+            )
+            .with_help(format!(
+                "Firehose prefixes are at most {MAX_PREFIX} characters after evaluation"
+            )),
         );
     }
 }

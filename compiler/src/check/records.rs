@@ -17,15 +17,24 @@ pub(super) fn check_schemas(cx: &mut Context) {
         }
         if schema.fields.is_empty() {
             cx.push(
-                Diagnostic::new(codes::MISSING_KEY, schema.fields_span, format!("{what} has no fields"))
-                    .with_help("declare at least one field, e.g. `fields: { id: string }`"),
+                Diagnostic::new(
+                    codes::MISSING_KEY,
+                    schema.fields_span,
+                    format!("{what} has no fields"),
+                )
+                .with_help("declare at least one field, e.g. `fields: { id: string }`"),
             );
         }
         csv_rules(cx, schema, &what);
         let fields: Option<Vec<Field>> = schema
             .fields
             .iter()
-            .map(|d| d.ty.as_ref().map(|t| Field { name: d.name.value.clone(), ty: t.value.clone() }))
+            .map(|d| {
+                d.ty.as_ref().map(|t| Field {
+                    name: d.name.value.clone(),
+                    ty: t.value.clone(),
+                })
+            })
             .collect();
         let Some(fields) = fields else { continue };
         let record = RecordType { fields };
@@ -58,7 +67,9 @@ fn check_field(cx: &mut Context, field: &FieldDecl, what: &str) -> bool {
 
 fn decimal_ok(ty: &Type) -> Result<(), String> {
     match ty {
-        Type::Decimal { precision, scale } if *precision == 0 || *precision > 38 || scale > precision => {
+        Type::Decimal { precision, scale }
+            if *precision == 0 || *precision > 38 || scale > precision =>
+        {
             Err(format!("decimal({precision},{scale})"))
         }
         Type::List(item) => decimal_ok(&item.ty),
@@ -68,7 +79,10 @@ fn decimal_ok(ty: &Type) -> Result<(), String> {
 }
 
 fn csv_rules(cx: &mut Context, schema: &Schema, what: &str) {
-    let is_csv = schema.format.as_ref().is_some_and(|f| f.value == RecordFormat::Csv);
+    let is_csv = schema
+        .format
+        .as_ref()
+        .is_some_and(|f| f.value == RecordFormat::Csv);
     if is_csv {
         for field in &schema.fields {
             if let Some(ty) = &field.ty {
@@ -88,18 +102,29 @@ fn csv_rules(cx: &mut Context, schema: &Schema, what: &str) {
         if let Some(d) = &schema.delimiter {
             if d.value.chars().count() != 1 {
                 cx.push(
-                    Diagnostic::new(codes::INVALID_VALUE, d.span, format!("the delimiter of {what} must be one character"))
-                        .with_help("for example `delimiter: \",\"` or `delimiter: \"|\"`"),
+                    Diagnostic::new(
+                        codes::INVALID_VALUE,
+                        d.span,
+                        format!("the delimiter of {what} must be one character"),
+                    )
+                    .with_help("for example `delimiter: \",\"` or `delimiter: \"|\"`"),
                 );
             }
         }
     } else {
-        let stray = [("delimiter", schema.delimiter.as_ref().map(|d| d.span)), ("header", schema.header.as_ref().map(|h| h.span))];
+        let stray = [
+            ("delimiter", schema.delimiter.as_ref().map(|d| d.span)),
+            ("header", schema.header.as_ref().map(|h| h.span)),
+        ];
         for (key, span) in stray {
             if let Some(span) = span {
                 cx.push(
-                    Diagnostic::new(codes::CONFLICTING_SETTINGS, span, format!("`{key}` in {what} applies only to CSV records"))
-                        .with_help("add `format: csv` or remove this key"),
+                    Diagnostic::new(
+                        codes::CONFLICTING_SETTINGS,
+                        span,
+                        format!("`{key}` in {what} applies only to CSV records"),
+                    )
+                    .with_help("add `format: csv` or remove this key"),
                 );
             }
         }
@@ -110,8 +135,14 @@ fn event_time(cx: &mut Context, schema: &Schema, record: &RecordType, what: &str
     let Some(et) = &schema.event_time else {
         if let Some(w) = &schema.watermark {
             cx.push(
-                Diagnostic::new(codes::CONFLICTING_SETTINGS, w.span, format!("{what} has a watermark but no event_time"))
-                    .with_help("a watermark bounds lateness behind the event time: add `event_time: FIELD`"),
+                Diagnostic::new(
+                    codes::CONFLICTING_SETTINGS,
+                    w.span,
+                    format!("{what} has a watermark but no event_time"),
+                )
+                .with_help(
+                    "a watermark bounds lateness behind the event time: add `event_time: FIELD`",
+                ),
             );
         }
         return;
@@ -143,7 +174,9 @@ pub(crate) fn differences(expected: &RecordType, actual: &RecordType) -> Vec<Str
     for e in &expected.fields {
         match actual.field(&e.name) {
             None => out.push(format!("`{}` is missing", e.name)),
-            Some(a) if a.ty != e.ty => out.push(format!("`{}` is {} instead of {}", e.name, a.ty, e.ty)),
+            Some(a) if a.ty != e.ty => {
+                out.push(format!("`{}` is {} instead of {}", e.name, a.ty, e.ty))
+            }
             Some(_) => {}
         }
     }
@@ -165,15 +198,20 @@ pub(super) fn type_streams(cx: &mut Context, graph: &mut PipelineGraph) {
     let spec = cx.spec;
     for stream in &spec.streams {
         if let Some(schema) = &stream.schema {
-            if let Some(t) = cx.resolve_schema(&format!("stream \"{}\"", stream.name.value), schema) {
+            if let Some(t) = cx.resolve_schema(&format!("stream \"{}\"", stream.name.value), schema)
+            {
                 cx.stream_types.insert(stream.name.value.clone(), t);
             }
         }
     }
     for producer in &spec.producers {
         let owner = format!("producer \"{}\"", producer.name.value);
-        let Some(schema) = &producer.schema else { continue };
-        let Some(record) = cx.resolve_schema(&owner, schema) else { continue };
+        let Some(schema) = &producer.schema else {
+            continue;
+        };
+        let Some(record) = cx.resolve_schema(&owner, schema) else {
+            continue;
+        };
         set_record(graph, &producer.name.value, Record::Known(record.clone()));
         let Some(to) = &producer.to else { continue };
         let target = cx.nodes.get(to.value.as_str()).map(|(k, _)| *k);
@@ -185,7 +223,11 @@ pub(super) fn type_streams(cx: &mut Context, graph: &mut PipelineGraph) {
         if let Some(expected) = declared {
             let diffs = differences(&expected, &record);
             if !diffs.is_empty() {
-                let stream_schema = spec.streams.iter().find(|s| s.name.value == to.value).and_then(|s| s.schema.as_ref());
+                let stream_schema = spec
+                    .streams
+                    .iter()
+                    .find(|s| s.name.value == to.value)
+                    .and_then(|s| s.schema.as_ref());
                 let mut d = Diagnostic::new(
                     codes::RECORD_TYPE_MISMATCH,
                     schema.span,
@@ -204,7 +246,10 @@ pub(super) fn type_streams(cx: &mut Context, graph: &mut PipelineGraph) {
         let record = match cx.stream_types.get(&stream.name.value) {
             Some(t) => Record::Known(t.clone()),
             None => {
-                let fed_by_analytics = spec.analytics.iter().any(|a| a.to.as_ref().is_some_and(|t| t.value == stream.name.value));
+                let fed_by_analytics = spec
+                    .analytics
+                    .iter()
+                    .any(|a| a.to.as_ref().is_some_and(|t| t.value == stream.name.value));
                 if stream.schema.is_none() && !fed_by_analytics {
                     let writer_schema = spec
                         .producers
@@ -232,8 +277,14 @@ pub(super) fn type_streams(cx: &mut Context, graph: &mut PipelineGraph) {
         };
         let record = record.map_or(Record::Unknown, Record::Known);
         set_record(graph, &firehose.name.value, record.clone());
-        for succ in graph.graph.neighbors(graph.by_name[&firehose.name.value]).collect::<Vec<_>>() {
-            if graph.graph[succ].kind == NodeKind::Destination && graph.graph[succ].record == Record::Unknown {
+        for succ in graph
+            .graph
+            .neighbors(graph.by_name[&firehose.name.value])
+            .collect::<Vec<_>>()
+        {
+            if graph.graph[succ].kind == NodeKind::Destination
+                && graph.graph[succ].record == Record::Unknown
+            {
                 graph.graph[succ].record = record.clone();
             }
         }
@@ -247,7 +298,11 @@ fn direct_put_type(cx: &mut Context, firehose: &str) -> Option<RecordType> {
         .producers
         .iter()
         .filter(|p| p.to.as_ref().is_some_and(|t| t.value == firehose))
-        .filter_map(|p| p.schema.as_ref().and_then(|s| cx.schemas.get(&s.value).map(|t| (p, s, t.clone()))))
+        .filter_map(|p| {
+            p.schema
+                .as_ref()
+                .and_then(|s| cx.schemas.get(&s.value).map(|t| (p, s, t.clone())))
+        })
         .collect();
     let (_, first_schema, first) = writers.first()?.clone();
     for (p, s, t) in &writers[1..] {

@@ -21,9 +21,15 @@ pub(super) fn check(cx: &mut Context) {
             let kib = size.value.0 / 1024;
             if size.value.0 % 1024 != 0 || !(1024..=10240).contains(&kib) {
                 cx.push(
-                    Diagnostic::new(codes::OUT_OF_RANGE, size.span, format!("the max record size of {what} is {}", size.value))
-                        .with_label("outside 1MiB..10MiB")
-                        .with_help("Kinesis accepts a max record size from 1MiB to 10MiB, in whole KiB"),
+                    Diagnostic::new(
+                        codes::OUT_OF_RANGE,
+                        size.span,
+                        format!("the max record size of {what} is {}", size.value),
+                    )
+                    .with_label("outside 1MiB..10MiB")
+                    .with_help(
+                        "Kinesis accepts a max record size from 1MiB to 10MiB, in whole KiB",
+                    ),
                 );
             }
         }
@@ -33,16 +39,32 @@ pub(super) fn check(cx: &mut Context) {
         if let Some(p) = &a.parallelism {
             if !(1..=1024).contains(&p.value) {
                 cx.push(
-                    Diagnostic::new(codes::OUT_OF_RANGE, p.span, format!("the parallelism of analytics \"{}\" is {}", a.name.value, p.value))
-                        .with_help("parallelism is from 1 to 1024"),
+                    Diagnostic::new(
+                        codes::OUT_OF_RANGE,
+                        p.span,
+                        format!(
+                            "the parallelism of analytics \"{}\" is {}",
+                            a.name.value, p.value
+                        ),
+                    )
+                    .with_help("parallelism is from 1 to 1024"),
                 );
             }
         }
         if let Some(c) = &a.checkpoint_interval {
             if c.value.0 < 1000 {
                 cx.push(
-                    Diagnostic::new(codes::OUT_OF_RANGE, c.span, format!("the checkpoint interval of analytics \"{}\" is {}", a.name.value, c.value))
-                        .with_help("checkpoint at most once a second: the default on Managed Flink is 60s"),
+                    Diagnostic::new(
+                        codes::OUT_OF_RANGE,
+                        c.span,
+                        format!(
+                            "the checkpoint interval of analytics \"{}\" is {}",
+                            a.name.value, c.value
+                        ),
+                    )
+                    .with_help(
+                        "checkpoint at most once a second: the default on Managed Flink is 60s",
+                    ),
                 );
             }
         }
@@ -50,7 +72,10 @@ pub(super) fn check(cx: &mut Context) {
 }
 
 fn capacity_mode(cx: &mut Context, stream: &Stream, what: &str) {
-    let on_demand = stream.mode.as_ref().is_some_and(|m| m.value == StreamMode::OnDemand);
+    let on_demand = stream
+        .mode
+        .as_ref()
+        .is_some_and(|m| m.value == StreamMode::OnDemand);
     match (&stream.shards, on_demand) {
         (Some(shards), true) => cx.push(
             Diagnostic::new(codes::CONFLICTING_SETTINGS, shards.span, format!("{what} is on-demand but also sets a shard count"))
@@ -76,17 +101,27 @@ fn retention(cx: &mut Context, stream: &Stream, what: &str) {
     let Duration(ms) = r.value;
     if ms % HOUR_MS != 0 || !(24 * HOUR_MS..=8760 * HOUR_MS).contains(&ms) {
         cx.push(
-            Diagnostic::new(codes::OUT_OF_RANGE, r.span, format!("the retention of {what} is {}", r.value))
-                .with_label("outside 24h..8760h")
-                .with_help("Kinesis keeps records from 24h to 8760h (365d), in whole hours"),
+            Diagnostic::new(
+                codes::OUT_OF_RANGE,
+                r.span,
+                format!("the retention of {what} is {}", r.value),
+            )
+            .with_label("outside 24h..8760h")
+            .with_help("Kinesis keeps records from 24h to 8760h (365d), in whole hours"),
         );
     }
 }
 
 fn partition_key(cx: &mut Context, stream: &Stream, what: &str) {
-    let Some(key) = &stream.partition_key else { return };
-    let PartitionKey::Field(field) = &key.value else { return };
-    let Some(record) = cx.stream_types.get(&stream.name.value) else { return };
+    let Some(key) = &stream.partition_key else {
+        return;
+    };
+    let PartitionKey::Field(field) = &key.value else {
+        return;
+    };
+    let Some(record) = cx.stream_types.get(&stream.name.value) else {
+        return;
+    };
     let problem = match record.path(field) {
         None => {
             let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();

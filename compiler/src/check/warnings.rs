@@ -13,56 +13,117 @@ pub(super) fn check(cx: &mut Context) {
         let name = &stream.name.value;
         let stream_names: Vec<&str> = spec.streams.iter().map(|s| s.name.value.as_str()).collect();
         // A misspelt `from` (already an error) that is closest to this stream counts as a reader.
-        let reads = |s: &str| s == name || (!stream_names.contains(&s) && nearest(s, stream_names.iter().copied()) == Some(name));
-        let read = spec.firehoses.iter().any(|f| f.from.as_ref().is_some_and(|s| reads(&s.value)))
-            || spec.analytics.iter().any(|a| a.from.iter().any(|s| reads(&s.value)));
+        let reads = |s: &str| {
+            s == name
+                || (!stream_names.contains(&s)
+                    && nearest(s, stream_names.iter().copied()) == Some(name))
+        };
+        let read = spec
+            .firehoses
+            .iter()
+            .any(|f| f.from.as_ref().is_some_and(|s| reads(&s.value)))
+            || spec
+                .analytics
+                .iter()
+                .any(|a| a.from.iter().any(|s| reads(&s.value)));
         if !read {
             cx.push(
-                Diagnostic::new(codes::UNREAD_STREAM, stream.name.span, format!("nothing reads from stream \"{name}\""))
-                    .with_label("never read")
-                    .with_help("add a firehose or analytics with `from: ".to_string() + name + "`, or remove the stream"),
+                Diagnostic::new(
+                    codes::UNREAD_STREAM,
+                    stream.name.span,
+                    format!("nothing reads from stream \"{name}\""),
+                )
+                .with_label("never read")
+                .with_help(
+                    "add a firehose or analytics with `from: ".to_string()
+                        + name
+                        + "`, or remove the stream",
+                ),
             );
         }
-        if let Some(e) = stream.encryption.as_ref().filter(|e| e.value == Encryption::None) {
+        if let Some(e) = stream
+            .encryption
+            .as_ref()
+            .filter(|e| e.value == Encryption::None)
+        {
             cx.push(
-                Diagnostic::new(codes::ENCRYPTION_OFF, e.span, format!("stream \"{name}\" is not encrypted at rest"))
-                    .with_help("remove `encryption: none` to encrypt with KMS (the default)"),
+                Diagnostic::new(
+                    codes::ENCRYPTION_OFF,
+                    e.span,
+                    format!("stream \"{name}\" is not encrypted at rest"),
+                )
+                .with_help("remove `encryption: none` to encrypt with KMS (the default)"),
             );
         }
     }
     for firehose in &spec.firehoses {
         let name = &firehose.name.value;
-        if let Some(i) = firehose.buffer.interval.as_ref().filter(|i| i.value.0 > LONG_INTERVAL_MS) {
+        if let Some(i) = firehose
+            .buffer
+            .interval
+            .as_ref()
+            .filter(|i| i.value.0 > LONG_INTERVAL_MS)
+        {
             cx.push(
                 Diagnostic::new(codes::LONG_BUFFER_INTERVAL, i.span, format!("firehose \"{name}\" holds records for up to {} before delivery", i.value))
                     .with_help("a buffer interval above 300s delays every delivery; lower it unless the delay is wanted"),
             );
         }
-        if let Some(e) = firehose.encryption.as_ref().filter(|e| e.value == Encryption::None) {
+        if let Some(e) = firehose
+            .encryption
+            .as_ref()
+            .filter(|e| e.value == Encryption::None)
+        {
             cx.push(
-                Diagnostic::new(codes::ENCRYPTION_OFF, e.span, format!("firehose \"{name}\" does not encrypt at rest"))
-                    .with_help("remove `encryption: none` to encrypt with KMS (the default)"),
+                Diagnostic::new(
+                    codes::ENCRYPTION_OFF,
+                    e.span,
+                    format!("firehose \"{name}\" does not encrypt at rest"),
+                )
+                .with_help("remove `encryption: none` to encrypt with KMS (the default)"),
             );
         }
         let fed = firehose.from.is_some()
-            || spec.producers.iter().any(|p| p.to.as_ref().is_some_and(|t| &t.value == name))
-            || spec.analytics.iter().any(|a| a.to.as_ref().is_some_and(|t| &t.value == name));
+            || spec
+                .producers
+                .iter()
+                .any(|p| p.to.as_ref().is_some_and(|t| &t.value == name))
+            || spec
+                .analytics
+                .iter()
+                .any(|a| a.to.as_ref().is_some_and(|t| &t.value == name));
         if !fed {
             cx.push(
-                Diagnostic::new(codes::UNFED_FIREHOSE, firehose.name.span, format!("nothing writes to firehose \"{name}\""))
-                    .with_label("no source")
-                    .with_help("give it `from: STREAM`, or point a producer or analytics at it with `to:`"),
+                Diagnostic::new(
+                    codes::UNFED_FIREHOSE,
+                    firehose.name.span,
+                    format!("nothing writes to firehose \"{name}\""),
+                )
+                .with_label("no source")
+                .with_help(
+                    "give it `from: STREAM`, or point a producer or analytics at it with `to:`",
+                ),
             );
         }
     }
     for schema in &spec.schemas {
         let name = &schema.name.value;
-        let used = spec.producers.iter().any(|p| p.schema.as_ref().is_some_and(|s| &s.value == name))
-            || spec.streams.iter().any(|s| s.schema.as_ref().is_some_and(|s| &s.value == name));
+        let used = spec
+            .producers
+            .iter()
+            .any(|p| p.schema.as_ref().is_some_and(|s| &s.value == name))
+            || spec
+                .streams
+                .iter()
+                .any(|s| s.schema.as_ref().is_some_and(|s| &s.value == name));
         if !used {
             cx.push(
-                Diagnostic::new(codes::UNUSED_SCHEMA, schema.name.span, format!("schema \"{name}\" is never used"))
-                    .with_help("reference it from a producer or stream with `schema:`, or remove it"),
+                Diagnostic::new(
+                    codes::UNUSED_SCHEMA,
+                    schema.name.span,
+                    format!("schema \"{name}\" is never used"),
+                )
+                .with_help("reference it from a producer or stream with `schema:`, or remove it"),
             );
         }
     }

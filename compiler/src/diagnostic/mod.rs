@@ -97,31 +97,50 @@ impl Diagnostic {
 /// Sorts diagnostics by position, then code, and drops exact repeats.
 pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| {
-        (a.span.start, a.span.end, a.code, &a.message).cmp(&(b.span.start, b.span.end, b.code, &b.message))
+        (a.span.start, a.span.end, a.code, &a.message).cmp(&(
+            b.span.start,
+            b.span.end,
+            b.code,
+            &b.message,
+        ))
     });
     diagnostics.dedup();
 }
 
 /// "did you mean" for a misspelt name: the closest candidate within a small edit distance.
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1).min(3);
+    let limit = (name.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(d, c)| *d <= limit && *c != name)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }
 
 /// The help line for an unknown name: "did you mean" or the list of what exists.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<String> {
     if let Some(near) = nearest(name, candidates.clone()) {
         return Some(format!("did you mean `{near}`?"));
     }
     let all: Vec<&str> = candidates.into_iter().collect();
     match all.len() {
         0 => None,
-        1..=8 => Some(format!("expected one of: {}", all.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))),
+        1..=8 => Some(format!(
+            "expected one of: {}",
+            all.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         _ => None,
     }
 }

@@ -12,7 +12,9 @@ use crate::source::SourceFile;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// miette's report with the source snippet; `color` for terminals.
-    Human { color: bool },
+    Human {
+        color: bool,
+    },
     Json,
     Github,
     Sarif,
@@ -162,7 +164,9 @@ fn json_report(files: &[RenderedFile]) -> Value {
 
 /// GitHub's workflow-command escaping: data escapes `%`, CR and LF; properties also `:` and `,`.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(text: &str) -> String {

@@ -19,7 +19,11 @@ pub fn to_json(pipeline: &Pipeline) -> Value {
             })
         })
         .collect();
-    let edges: Vec<Value> = g.edges().into_iter().map(|(a, b)| json!({ "from": a, "to": b })).collect();
+    let edges: Vec<Value> = g
+        .edges()
+        .into_iter()
+        .map(|(a, b)| json!({ "from": a, "to": b }))
+        .collect();
     json!({ "pipeline": pipeline.name, "nodes": nodes, "edges": edges })
 }
 
@@ -44,7 +48,12 @@ fn shape(kind: NodeKind) -> (&'static str, &'static str, &'static str) {
 
 fn record_summary(n: &Node) -> String {
     match &n.record {
-        Record::Known(t) => t.fields.iter().map(|f| format!("{}: {}", f.name, f.ty)).collect::<Vec<_>>().join("\\n"),
+        Record::Known(t) => t
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.name, f.ty))
+            .collect::<Vec<_>>()
+            .join("\\n"),
         Record::Unknown => "(type inferred from SQL)".to_string(),
     }
 }
@@ -55,7 +64,10 @@ fn dot_escape(text: &str) -> String {
 
 pub fn to_dot(pipeline: &Pipeline) -> String {
     let g = &pipeline.graph;
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", dot_escape(&pipeline.name));
+    let mut out = format!(
+        "digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n",
+        dot_escape(&pipeline.name)
+    );
     for n in g.nodes() {
         let (shape, _, _) = shape(n.kind);
         out.push_str(&format!(
@@ -67,7 +79,11 @@ pub fn to_dot(pipeline: &Pipeline) -> String {
         ));
     }
     for (a, b) in g.edges() {
-        out.push_str(&format!("  \"{}\" -> \"{}\";\n", dot_escape(a), dot_escape(b)));
+        out.push_str(&format!(
+            "  \"{}\" -> \"{}\";\n",
+            dot_escape(a),
+            dot_escape(b)
+        ));
     }
     out.push_str("}\n");
     out
@@ -75,11 +91,20 @@ pub fn to_dot(pipeline: &Pipeline) -> String {
 
 pub fn to_mermaid(pipeline: &Pipeline) -> String {
     let g = &pipeline.graph;
-    let id = |name: &str| g.by_name.get_index_of(name).map_or_else(|| "n".to_string(), |i| format!("n{i}"));
+    let id = |name: &str| {
+        g.by_name
+            .get_index_of(name)
+            .map_or_else(|| "n".to_string(), |i| format!("n{i}"))
+    };
     let mut out = String::from("flowchart LR\n");
     for n in g.nodes() {
         let (_, open, close) = shape(n.kind);
-        out.push_str(&format!("  {}{open}\"{} {}\"{close}\n", id(&n.name), n.kind.as_str(), n.name.replace('"', "#quot;")));
+        out.push_str(&format!(
+            "  {}{open}\"{} {}\"{close}\n",
+            id(&n.name),
+            n.kind.as_str(),
+            n.name.replace('"', "#quot;")
+        ));
     }
     for (a, b) in g.edges() {
         out.push_str(&format!("  {} --> {}\n", id(a), id(b)));

@@ -63,7 +63,11 @@ impl PipelineGraph {
         if let Some(&index) = self.by_name.get(name) {
             return index;
         }
-        let index = self.graph.add_node(Node { kind, name: name.to_string(), record });
+        let index = self.graph.add_node(Node {
+            kind,
+            name: name.to_string(),
+            record,
+        });
         self.by_name.insert(name.to_string(), index);
         index
     }

@@ -23,7 +23,12 @@ pub struct PrefixError {
     pub help: Option<String>,
 }
 
-pub const NAMESPACES: &[&str] = &["timestamp", "firehose", "partitionKeyFromQuery", "partitionKeyFromLambda"];
+pub const NAMESPACES: &[&str] = &[
+    "timestamp",
+    "firehose",
+    "partitionKeyFromQuery",
+    "partitionKeyFromLambda",
+];
 pub const FIREHOSE_VALUES: &[&str] = &["error-output-type", "random-string"];
 /// Java DateTimeFormatter letters Firehose users write in prefixes.
 const PATTERN_LETTERS: &str = "yuMLdDHhkKmsSaEewWQ";
@@ -58,7 +63,12 @@ pub fn parse_prefix(text: &str) -> (Vec<PrefixPart>, Vec<PrefixError>) {
         let (start, end) = (pos, pos + close + 1);
         match expression(inner) {
             Ok(part) => parts.push(part),
-            Err((message, help)) => errors.push(PrefixError { start, end, message, help }),
+            Err((message, help)) => errors.push(PrefixError {
+                start,
+                end,
+                message,
+                help,
+            }),
         }
         pos = end;
     }
@@ -70,7 +80,10 @@ pub fn parse_prefix(text: &str) -> (Vec<PrefixPart>, Vec<PrefixError>) {
 
 fn expression(inner: &str) -> Result<PrefixPart, (String, Option<String>)> {
     let Some((namespace, value)) = inner.split_once(':') else {
-        return Err((format!("`!{{{inner}}}` has no namespace"), Some("write `!{namespace:value}`, e.g. `!{timestamp:yyyy/MM/dd}`".into())));
+        return Err((
+            format!("`!{{{inner}}}` has no namespace"),
+            Some("write `!{namespace:value}`, e.g. `!{timestamp:yyyy/MM/dd}`".into()),
+        ));
     };
     let value = value.to_string();
     match namespace {
@@ -84,10 +97,12 @@ fn expression(inner: &str) -> Result<PrefixPart, (String, Option<String>)> {
         "partitionKeyFromLambda" if !value.is_empty() => Ok(PrefixPart::LambdaKey(value)),
         _ => Err((
             format!("`{namespace}` is not a prefix expression namespace"),
-            Some(match crate::diagnostic::nearest(namespace, NAMESPACES.iter().copied()) {
-                Some(n) => format!("did you mean `{n}`?"),
-                None => format!("namespaces are: {}", NAMESPACES.join(", ")),
-            }),
+            Some(
+                match crate::diagnostic::nearest(namespace, NAMESPACES.iter().copied()) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!("namespaces are: {}", NAMESPACES.join(", ")),
+                },
+            ),
         )),
     }
 }
@@ -95,7 +110,10 @@ fn expression(inner: &str) -> Result<PrefixPart, (String, Option<String>)> {
 /// Checks a DateTimeFormatter pattern: letters outside quotes must be pattern letters.
 fn timestamp_pattern(pattern: &str) -> Result<(), (String, Option<String>)> {
     if pattern.is_empty() {
-        return Err(("`!{timestamp:}` has an empty pattern".into(), Some("for example `!{timestamp:yyyy/MM/dd}`".into())));
+        return Err((
+            "`!{timestamp:}` has an empty pattern".into(),
+            Some("for example `!{timestamp:yyyy/MM/dd}`".into()),
+        ));
     }
     let mut quoted = false;
     for c in pattern.chars() {
@@ -109,7 +127,10 @@ fn timestamp_pattern(pattern: &str) -> Result<(), (String, Option<String>)> {
         }
     }
     if quoted {
-        return Err((format!("`{pattern}` has an unclosed quote"), Some("close literal text with `'`".into())));
+        return Err((
+            format!("`{pattern}` has an unclosed quote"),
+            Some("close literal text with `'`".into()),
+        ));
     }
     Ok(())
 }
@@ -122,12 +143,16 @@ mod tests {
     fn parses_the_fact_sheet_examples() {
         let (parts, errors) = parse_prefix("raw/!{timestamp:yyyy/MM/dd/HH}/");
         assert!(errors.is_empty());
-        assert_eq!(parts, vec![
-            PrefixPart::Literal("raw/".into()),
-            PrefixPart::Timestamp("yyyy/MM/dd/HH".into()),
-            PrefixPart::Literal("/".into()),
-        ]);
-        let (parts, errors) = parse_prefix("errors/!{firehose:error-output-type}/!{timestamp:yyyy}/");
+        assert_eq!(
+            parts,
+            vec![
+                PrefixPart::Literal("raw/".into()),
+                PrefixPart::Timestamp("yyyy/MM/dd/HH".into()),
+                PrefixPart::Literal("/".into()),
+            ]
+        );
+        let (parts, errors) =
+            parse_prefix("errors/!{firehose:error-output-type}/!{timestamp:yyyy}/");
         assert!(errors.is_empty());
         assert_eq!(parts[1], PrefixPart::Firehose("error-output-type".into()));
     }

@@ -13,7 +13,10 @@ pub enum Type {
     /// RFC 3339 string or epoch milliseconds in JSON.
     Timestamp,
     Date,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Bytes,
     List(Box<FieldType>),
     Struct(Vec<Field>),
@@ -63,8 +66,17 @@ impl RecordType {
 }
 
 impl Type {
-    pub const SCALAR_NAMES: &'static [&'static str] =
-        &["string", "int", "float", "bool", "timestamp", "date", "decimal(p,s)", "bytes", "list<T>"];
+    pub const SCALAR_NAMES: &'static [&'static str] = &[
+        "string",
+        "int",
+        "float",
+        "bool",
+        "timestamp",
+        "date",
+        "decimal(p,s)",
+        "bytes",
+        "list<T>",
+    ];
 
     pub fn is_scalar(&self) -> bool {
         !matches!(self, Type::List(_) | Type::Struct(_))
@@ -134,11 +146,29 @@ mod tests {
     #[test]
     fn displays_in_the_spec_language() {
         let device = Type::Struct(vec![
-            Field { name: "os".into(), ty: FieldType { ty: Type::String, nullable: false } },
-            Field { name: "version".into(), ty: FieldType { ty: Type::String, nullable: true } },
+            Field {
+                name: "os".into(),
+                ty: FieldType {
+                    ty: Type::String,
+                    nullable: false,
+                },
+            },
+            Field {
+                name: "version".into(),
+                ty: FieldType {
+                    ty: Type::String,
+                    nullable: true,
+                },
+            },
         ]);
         assert_eq!(device.to_string(), "struct<os:string,version:string?>");
-        let list = Type::List(Box::new(FieldType { ty: Type::Decimal { precision: 10, scale: 2 }, nullable: false }));
+        let list = Type::List(Box::new(FieldType {
+            ty: Type::Decimal {
+                precision: 10,
+                scale: 2,
+            },
+            nullable: false,
+        }));
         assert_eq!(list.to_string(), "list<decimal(10,2)>");
     }
 }

@@ -53,17 +53,27 @@ fn number(digits: &str, what: &str, example: &str) -> Result<f64, String> {
 }
 
 fn unit_list<T>(units: &[(&str, T)]) -> String {
-    units.iter().map(|(u, _)| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+    units
+        .iter()
+        .map(|(u, _)| format!("`{u}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Size {
     pub fn parse(text: &str) -> Result<Size, String> {
         let (digits, unit) = split(text);
         if unit.is_empty() {
-            return Err(format!("a size needs a unit: write `{}B`, `{}KiB` or `{}MiB`", digits, digits, digits));
+            return Err(format!(
+                "a size needs a unit: write `{}B`, `{}KiB` or `{}MiB`",
+                digits, digits, digits
+            ));
         }
         let Some(&(_, factor)) = SIZE_UNITS.iter().find(|(u, _)| *u == unit) else {
-            return Err(format!("unknown size unit `{unit}`; use one of {}", unit_list(SIZE_UNITS)));
+            return Err(format!(
+                "unknown size unit `{unit}`; use one of {}",
+                unit_list(SIZE_UNITS)
+            ));
         };
         let n = number(digits, "size", "5MiB")?;
         Ok(Size((n * factor as f64).round() as u64))
@@ -74,10 +84,15 @@ impl Duration {
     pub fn parse(text: &str) -> Result<Duration, String> {
         let (digits, unit) = split(text);
         if unit.is_empty() {
-            return Err(format!("a duration needs a unit: write `{digits}s`, `{digits}m` or `{digits}h`"));
+            return Err(format!(
+                "a duration needs a unit: write `{digits}s`, `{digits}m` or `{digits}h`"
+            ));
         }
         let Some(&(_, factor)) = DURATION_UNITS.iter().find(|(u, _)| *u == unit) else {
-            return Err(format!("unknown duration unit `{unit}`; use one of {}", unit_list(DURATION_UNITS)));
+            return Err(format!(
+                "unknown duration unit `{unit}`; use one of {}",
+                unit_list(DURATION_UNITS)
+            ));
         };
         let n = number(digits, "duration", "60s")?;
         Ok(Duration((n * factor as f64).round() as u64))
@@ -92,10 +107,15 @@ impl Rate {
     pub fn parse(text: &str) -> Result<Rate, String> {
         let (digits, unit) = split(text);
         if unit.is_empty() {
-            return Err(format!("a rate needs a unit: write `{digits}/s` or `{digits}/m`"));
+            return Err(format!(
+                "a rate needs a unit: write `{digits}/s` or `{digits}/m`"
+            ));
         }
         let Some(&(_, factor)) = RATE_UNITS.iter().find(|(u, _)| *u == unit) else {
-            return Err(format!("unknown rate unit `{unit}`; use one of {}", unit_list(RATE_UNITS)));
+            return Err(format!(
+                "unknown rate unit `{unit}`; use one of {}",
+                unit_list(RATE_UNITS)
+            ));
         };
         let n = number(digits, "rate", "2000/s")?;
         Ok(Rate(n * factor))

@@ -17,6 +17,6 @@ use crate::source::SourceFile;
 pub fn parse_yaml(file: &SourceFile) -> (Spec, Vec<Diagnostic>) {
     match yaml::parse(file) {
         Ok(root) => lower::lower(&root),
-        Err(diagnostic) => (Spec::default(), vec![diagnostic]),
+        Err(diagnostic) => (Spec::default(), vec![*diagnostic]),
     }
 }

@@ -35,11 +35,19 @@ impl<'n> Fields<'n> {
             .iter()
             .find(|(k, _)| k.name == key)
             .map(|(_, n)| *n)
-            .or_else(|| self.recovered.iter().find(|(k, _)| *k == key).map(|(_, n)| *n))
+            .or_else(|| {
+                self.recovered
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, n)| *n)
+            })
     }
 
     pub fn key(&self, key: &str) -> Option<&'n Key> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| *k)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, _)| *k)
     }
 }
 
@@ -93,7 +101,13 @@ impl Reader {
     }
 
     /// A mapping with a fixed set of keys: unknown keys are reported with a "did you mean".
-    pub fn fields<'n>(&mut self, node: &'n Node, what: impl Into<String>, anchor: Span, known: &[&'static str]) -> Fields<'n> {
+    pub fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        what: impl Into<String>,
+        anchor: Span,
+        known: &[&'static str],
+    ) -> Fields<'n> {
         let what = what.into();
         let entries = self.entries(node, &what);
         let present: Vec<&str> = entries.iter().map(|(k, _)| k.name.as_str()).collect();
@@ -105,9 +119,13 @@ impl Reader {
                 continue;
             }
             self.push(
-                Diagnostic::new(codes::UNKNOWN_KEY, key.span, format!("unknown key \"{}\" in {what}", key.name))
-                    .with_label("not a key here")
-                    .with_help_opt(did_you_mean(&key.name, known.iter().copied())),
+                Diagnostic::new(
+                    codes::UNKNOWN_KEY,
+                    key.span,
+                    format!("unknown key \"{}\" in {what}", key.name),
+                )
+                .with_label("not a key here")
+                .with_help_opt(did_you_mean(&key.name, known.iter().copied())),
             );
             // Recovery: read a misspelt key as the key it is closest to, so that its absence
             // does not cascade into "missing key" errors.
@@ -117,11 +135,21 @@ impl Reader {
                 }
             }
         }
-        Fields { what, anchor, entries: kept, recovered }
+        Fields {
+            what,
+            anchor,
+            entries: kept,
+            recovered,
+        }
     }
 
     /// A required key: reports it at the mapping's anchor when absent.
-    pub fn require<'n>(&mut self, fields: &Fields<'n>, key: &str, example: &str) -> Option<&'n Node> {
+    pub fn require<'n>(
+        &mut self,
+        fields: &Fields<'n>,
+        key: &str,
+        example: &str,
+    ) -> Option<&'n Node> {
         let node = fields.get(key);
         if node.is_none() {
             self.push(
@@ -164,8 +192,14 @@ impl Reader {
     /// One string or a list of strings.
     pub fn string_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
         match &node.kind {
-            NodeKind::Seq(items) => items.iter().filter_map(|i| self.string(i, what, Interp::Forbidden)).collect(),
-            _ => self.string(node, what, Interp::Forbidden).into_iter().collect(),
+            NodeKind::Seq(items) => items
+                .iter()
+                .filter_map(|i| self.string(i, what, Interp::Forbidden))
+                .collect(),
+            _ => self
+                .string(node, what, Interp::Forbidden)
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -189,7 +223,12 @@ impl Reader {
         }
     }
 
-    fn unit<T>(&mut self, node: &Node, what: &str, parse: fn(&str) -> Result<T, String>) -> Option<Spanned<T>> {
+    fn unit<T>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Option<Spanned<T>> {
         let text = match &node.kind {
             NodeKind::Str(s) => s.clone(),
             NodeKind::Int(i) => i.to_string(),
@@ -203,8 +242,12 @@ impl Reader {
             Ok(value) => Some(Spanned::new(value, node.span)),
             Err(reason) => {
                 self.push(
-                    Diagnostic::new(codes::INVALID_UNIT, node.span, format!("{what} `{text}` is not valid: {reason}"))
-                        .with_label("invalid value"),
+                    Diagnostic::new(
+                        codes::INVALID_UNIT,
+                        node.span,
+                        format!("{what} `{text}` is not valid: {reason}"),
+                    )
+                    .with_label("invalid value"),
                 );
                 None
             }
@@ -224,16 +267,25 @@ impl Reader {
     }
 
     /// One of a fixed set of words.
-    pub fn choice<T: Copy>(&mut self, node: &Node, what: &str, choices: &[(&str, T)]) -> Option<Spanned<T>> {
+    pub fn choice<T: Copy>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        choices: &[(&str, T)],
+    ) -> Option<Spanned<T>> {
         let text = self.string(node, what, Interp::Forbidden)?;
         if let Some((_, value)) = choices.iter().find(|(name, _)| *name == text.value) {
             return Some(Spanned::new(*value, text.span));
         }
         let names = choices.iter().map(|(n, _)| *n);
         self.push(
-            Diagnostic::new(codes::INVALID_VALUE, text.span, format!("{what} cannot be `{}`", text.value))
-                .with_label("not an allowed value")
-                .with_help_opt(did_you_mean(&text.value, names)),
+            Diagnostic::new(
+                codes::INVALID_VALUE,
+                text.span,
+                format!("{what} cannot be `{}`", text.value),
+            )
+            .with_label("not an allowed value")
+            .with_help_opt(did_you_mean(&text.value, names)),
         );
         None
     }
@@ -245,8 +297,12 @@ impl Reader {
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
                 self.push(
-                    Diagnostic::new(codes::INVALID_INTERPOLATION, span, format!("{what} has a `${{` that is never closed"))
-                        .with_help("write `${var.NAME}` or `${secret:NAME}`"),
+                    Diagnostic::new(
+                        codes::INVALID_INTERPOLATION,
+                        span,
+                        format!("{what} has a `${{` that is never closed"),
+                    )
+                    .with_help("write `${var.NAME}` or `${secret:NAME}`"),
                 );
                 return;
             };
@@ -279,12 +335,22 @@ fn is_ident(name: &str) -> bool {
 
 fn interpolation_ok(inner: &str) -> Result<(), &'static str> {
     if let Some(name) = inner.strip_prefix("var.") {
-        return if is_ident(name) { Ok(()) } else { Err("has an invalid variable name") };
+        return if is_ident(name) {
+            Ok(())
+        } else {
+            Err("has an invalid variable name")
+        };
     }
     if let Some(name) = inner.strip_prefix("secret:") {
         let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.".contains(c));
-        return if valid { Ok(()) } else { Err("has an invalid secret name") };
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-/.".contains(c));
+        return if valid {
+            Ok(())
+        } else {
+            Err("has an invalid secret name")
+        };
     }
     Err("is neither `${var.NAME}` nor `${secret:NAME}`")
 }
@@ -293,5 +359,7 @@ fn interpolation_ok(inner: &str) -> Result<(), &'static str> {
 pub fn is_secret_reference(text: &str) -> bool {
     text.strip_prefix("${secret:")
         .and_then(|r| r.strip_suffix('}'))
-        .is_some_and(|name| interpolation_ok(&format!("secret:{name}")).is_ok() && !name.contains('}'))
+        .is_some_and(|name| {
+            interpolation_ok(&format!("secret:{name}")).is_ok() && !name.contains('}')
+        })
 }

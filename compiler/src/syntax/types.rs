@@ -9,7 +9,11 @@ pub fn parse_type(text: &str) -> Result<FieldType, String> {
     let ty = parser.field_type()?;
     parser.skip_ws();
     if parser.pos < text.len() {
-        return Err(format!("unexpected `{}` after the type `{}`", &text[parser.pos..], ty));
+        return Err(format!(
+            "unexpected `{}` after the type `{}`",
+            &text[parser.pos..],
+            ty
+        ));
     }
     Ok(ty)
 }
@@ -51,7 +55,10 @@ impl Parser<'_> {
     fn word(&mut self) -> &str {
         self.skip_ws();
         let start = self.pos;
-        while self.rest().starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        while self
+            .rest()
+            .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
             self.pos += 1;
         }
         &self.text[start..self.pos]
@@ -80,9 +87,15 @@ impl Parser<'_> {
             "date" => Type::Date,
             "bytes" => Type::Bytes,
             "decimal" => {
-                self.expect("(", "after `decimal`: write `decimal(precision,scale)`, e.g. `decimal(10,2)`")?;
+                self.expect(
+                    "(",
+                    "after `decimal`: write `decimal(precision,scale)`, e.g. `decimal(10,2)`",
+                )?;
                 let precision = self.number("precision")?;
-                self.expect(",", "between the precision and the scale, e.g. `decimal(10,2)`")?;
+                self.expect(
+                    ",",
+                    "between the precision and the scale, e.g. `decimal(10,2)`",
+                )?;
                 let scale = self.number("scale")?;
                 self.expect(")", "to close `decimal(`")?;
                 Type::Decimal { precision, scale }
@@ -102,7 +115,10 @@ impl Parser<'_> {
                         return Err("expected a field name inside `struct<…>`".to_string());
                     }
                     self.expect(":", "after a struct field's name")?;
-                    fields.push(Field { name, ty: self.field_type()? });
+                    fields.push(Field {
+                        name,
+                        ty: self.field_type()?,
+                    });
                     if !self.eat(",") {
                         break;
                     }
@@ -128,7 +144,9 @@ pub fn type_help(text: &str) -> String {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     let alias = match head.to_ascii_lowercase().as_str() {
-        "integer" | "long" | "bigint" | "int64" | "i64" | "int32" | "smallint" | "number" => Some("int"),
+        "integer" | "long" | "bigint" | "int64" | "i64" | "int32" | "smallint" | "number" => {
+            Some("int")
+        }
         "double" | "real" | "f64" | "float64" | "numeric_float" => Some("float"),
         "boolean" => Some("bool"),
         "str" | "text" | "varchar" | "char" => Some("string"),
@@ -139,10 +157,27 @@ pub fn type_help(text: &str) -> String {
         "map" | "object" | "record" => Some("struct<name:T,...> or a nested mapping"),
         _ => None,
     };
-    let names = ["string", "int", "float", "bool", "timestamp", "date", "decimal", "bytes", "list", "struct"];
+    let names = [
+        "string",
+        "int",
+        "float",
+        "bool",
+        "timestamp",
+        "date",
+        "decimal",
+        "bytes",
+        "list",
+        "struct",
+    ];
     match alias.or_else(|| crate::diagnostic::nearest(&head, names)) {
-        Some(suggestion) => format!("did you mean `{suggestion}`? types are: {}", Type::SCALAR_NAMES.join(", ")),
-        None => format!("types are: {}, or a nested mapping for a struct", Type::SCALAR_NAMES.join(", ")),
+        Some(suggestion) => format!(
+            "did you mean `{suggestion}`? types are: {}",
+            Type::SCALAR_NAMES.join(", ")
+        ),
+        None => format!(
+            "types are: {}, or a nested mapping for a struct",
+            Type::SCALAR_NAMES.join(", ")
+        ),
     }
 }
 
@@ -152,8 +187,18 @@ mod tests {
 
     #[test]
     fn parses_and_prints_back() {
-        for text in ["string", "int?", "decimal(10,2)", "list<string>", "struct<os:string,version:string?>", "list<struct<a:int>>?"] {
-            assert_eq!(parse_type(text).map(|t| t.to_string()), Ok(text.to_string()));
+        for text in [
+            "string",
+            "int?",
+            "decimal(10,2)",
+            "list<string>",
+            "struct<os:string,version:string?>",
+            "list<struct<a:int>>?",
+        ] {
+            assert_eq!(
+                parse_type(text).map(|t| t.to_string()),
+                Ok(text.to_string())
+            );
         }
     }
 

@@ -53,7 +53,7 @@ impl NodeKind {
 }
 
 /// Parses one YAML document. An empty document is an empty mapping.
-pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
+pub fn parse(file: &SourceFile) -> Result<Node, Box<Diagnostic>> {
     if file.text.trim().is_empty() {
         return Ok(Node {
             span: Span::new(0, 0),
@@ -63,7 +63,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
     let options = serde_saphyr::options!(duplicate_keys: DuplicateKeyPolicy::PassThrough);
     match serde_saphyr::from_str_with_options::<RawNode>(&file.text, options) {
         Ok(raw) => Ok(raw.into_node(file)),
-        Err(err) => Err(syntax_error(file, &err)),
+        Err(err) => Err(Box::new(syntax_error(file, &err))),
     }
 }
 
@@ -73,8 +73,12 @@ fn syntax_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
         .map(|loc| location_span(file, &loc, 1))
         .unwrap_or_default();
     let message = first_line(&err.to_string());
-    Diagnostic::error(codes::YAML_SYNTAX, span, format!("this is not valid YAML: {message}"))
-        .with_help("check the indentation and that every `key: value` pair is on its own line")
+    Diagnostic::error(
+        codes::YAML_SYNTAX,
+        span,
+        format!("this is not valid YAML: {message}"),
+    )
+    .with_help("check the indentation and that every `key: value` pair is on its own line")
 }
 
 fn first_line(text: &str) -> String {
@@ -92,7 +96,9 @@ fn location_span(file: &SourceFile, loc: &serde_saphyr::Location, min_len: usize
         Some(offset) => file.clamp(offset as usize),
         None => file.offset(loc.line() as usize, loc.column() as usize),
     };
-    let len = span.byte_len().map_or(min_len, |l| (l as usize).max(min_len));
+    let len = span
+        .byte_len()
+        .map_or(min_len, |l| (l as usize).max(min_len));
     Span::new(start, file.clamp(start + len))
 }
 
@@ -129,7 +135,9 @@ impl RawNode {
                     })
                     .collect(),
             ),
-            RawKind::Seq(items) => NodeKind::Seq(items.into_iter().map(|n| n.into_node(file)).collect()),
+            RawKind::Seq(items) => {
+                NodeKind::Seq(items.into_iter().map(|n| n.into_node(file)).collect())
+            }
             RawKind::Str(s) => NodeKind::Str(s),
             RawKind::Int(i) => NodeKind::Int(i),
             RawKind::Float(f) => NodeKind::Float(f),
@@ -185,13 +193,19 @@ impl<'de> Visitor<'de> for RawKindVisitor {
         Ok(RawKind::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawKind, E> {
-        i64::try_from(v).map(RawKind::Int).map_err(|_| E::custom("integer is too large"))
+        i64::try_from(v)
+            .map(RawKind::Int)
+            .map_err(|_| E::custom("integer is too large"))
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<RawKind, E> {
-        i64::try_from(v).map(RawKind::Int).map_err(|_| E::custom("integer is too large"))
+        i64::try_from(v)
+            .map(RawKind::Int)
+            .map_err(|_| E::custom("integer is too large"))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<RawKind, E> {
-        i64::try_from(v).map(RawKind::Int).map_err(|_| E::custom("integer is too large"))
+        i64::try_from(v)
+            .map(RawKind::Int)
+            .map_err(|_| E::custom("integer is too large"))
     }
     fn visit_f64<E>(self, v: f64) -> Result<RawKind, E> {
         Ok(RawKind::Float(v))
@@ -278,12 +292,18 @@ mod tests {
     #[test]
     fn keeps_spans_of_keys_and_values() {
         let (file, node) = parse_str("pipeline: demo\nstreams:\n  clicks:\n    shards: 4\n");
-        let NodeKind::Map(entries) = &node.kind else { panic!("map") };
+        let NodeKind::Map(entries) = &node.kind else {
+            panic!("map")
+        };
         assert_eq!(file.slice(entries[0].0.span), "pipeline");
         assert_eq!(file.slice(entries[0].1.span), "demo");
-        let NodeKind::Map(streams) = &entries[1].1.kind else { panic!("map") };
+        let NodeKind::Map(streams) = &entries[1].1.kind else {
+            panic!("map")
+        };
         assert_eq!(file.slice(streams[0].0.span), "clicks");
-        let NodeKind::Map(clicks) = &streams[0].1.kind else { panic!("map") };
+        let NodeKind::Map(clicks) = &streams[0].1.kind else {
+            panic!("map")
+        };
         assert_eq!(clicks[0].1.kind, NodeKind::Int(4));
         assert_eq!(file.line_col(clicks[0].1.span.start).line, 4);
         assert_eq!(file.slice(clicks[0].1.span), "4");
@@ -292,7 +312,9 @@ mod tests {
     #[test]
     fn keeps_duplicate_keys() {
         let (_, node) = parse_str("a: 1\na: 2\n");
-        let NodeKind::Map(entries) = &node.kind else { panic!("map") };
+        let NodeKind::Map(entries) = &node.kind else {
+            panic!("map")
+        };
         assert_eq!(entries.len(), 2);
     }
 
