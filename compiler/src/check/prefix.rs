@@ -12,7 +12,7 @@ const MAX_PREFIX: usize = 512;
 pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
     let prefix = s3.prefix.as_ref().map(|p| (p, parts(cx, p, what)));
     let error_prefix = s3.error_prefix.as_ref().map(|p| (p, parts(cx, p, what)));
-    let partition_keys: Vec<&str> = s3.partition_by.iter().map(|f| f.value.as_str()).collect();
+    let partition_keys: Vec<String> = s3.partition_by.iter().map(|f| partition_key_name(&f.value)).collect();
 
     if let Some((p, parts)) = &prefix {
         for part in parts {
@@ -22,9 +22,13 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
                         .with_label("only allowed in error_prefix")
                         .with_help("Firehose allows `!{firehose:error-output-type}` only in the error prefix; move it to `error_prefix`"),
                 ),
-                PrefixPart::PartitionKey(key) if !partition_keys.contains(&key.as_str()) => cx.push(
+                PrefixPart::PartitionKey(key) if !partition_keys.contains(key) => cx.push(
                     Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.span, format!("the prefix of {what} uses partition key \"{key}\", which is not in partition_by"))
-                        .with_help(format!("add `{key}` to `partition_by`, or remove the expression")),
+                        .with_help(if partition_keys.contains(&partition_key_name(key)) {
+                            format!("a nested field's key is named with `_` for `.`: write `!{{partitionKeyFromQuery:{}}}`", partition_key_name(key))
+                        } else {
+                            format!("add `{key}` to `partition_by`, or remove the expression")
+                        }),
                 ),
                 PrefixPart::LambdaKey(key) => cx.push(
                     Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.span, format!("the prefix of {what} uses `!{{partitionKeyFromLambda:{key}}}`, but kin generates no Lambda processor"))
@@ -133,4 +137,9 @@ fn length(cx: &mut Context, prefix: &Spanned<String>, what: &str, key: &str) {
             )),
         );
     }
+}
+
+/// The Firehose partition key a `partition_by` field becomes: `device.os` → `device_os`.
+pub(crate) fn partition_key_name(field: &str) -> String {
+    field.replace('.', "_")
 }

@@ -5,7 +5,7 @@ use super::Context;
 use crate::ast::{PartitionKey, Stream, StreamMode};
 use crate::diagnostic::{codes, did_you_mean, Diagnostic};
 use crate::ir::types::FieldType;
-use crate::ir::units::Duration;
+use crate::ir::units::{Duration, MIB};
 
 /// Shards per stream: UpdateShardCount's default per-stream ceiling.
 pub(crate) const MAX_SHARDS: i64 = 10_000;
@@ -35,6 +35,7 @@ pub(super) fn check(cx: &mut Context) {
         }
         partition_key(cx, stream, &what);
     }
+    record_sizes(cx);
     for a in &spec.analytics {
         if let Some(p) = &a.parallelism {
             if !(1..=1024).contains(&p.value) {
@@ -143,5 +144,39 @@ fn partition_key(cx: &mut Context, stream: &Stream, what: &str) {
                 .with_label("invalid partition key")
                 .with_help_opt(help),
         );
+    }
+}
+
+/// Firehose's per-record limit (before base64), for Direct PUT writers.
+pub(crate) const FIREHOSE_MAX_RECORD: u64 = 1000 * 1024;
+
+/// A producer's declared `record_size` must fit its target: the stream's max record size
+/// (1 MiB unless raised) or Firehose's 1,000 KiB.
+fn record_sizes(cx: &mut Context) {
+    let spec = cx.spec;
+    for p in &spec.producers {
+        let (Some(size), Some(to)) = (&p.record_size, &p.to) else { continue };
+        let (limit, target) = if let Some(stream) = spec.streams.iter().find(|s| s.name.value == to.value) {
+            (stream.max_record_size.as_ref().map_or(MIB, |m| m.value.0), format!("stream \"{}\"", to.value))
+        } else if spec.firehoses.iter().any(|f| f.name.value == to.value) {
+            (FIREHOSE_MAX_RECORD, format!("firehose \"{}\"", to.value))
+        } else {
+            continue;
+        };
+        if size.value.0 > limit {
+            cx.push(
+                Diagnostic::new(
+                    codes::OUT_OF_RANGE,
+                    size.span,
+                    format!("producer \"{}\" writes {} records to {target}, which takes at most {}", p.name.value, size.value, crate::ir::units::Size(limit)),
+                )
+                .with_label("record too large")
+                .with_help(if target.starts_with("stream") {
+                    "raise the stream's `max_record_size` (up to 10MiB), or split the records".to_string()
+                } else {
+                    "Firehose records are at most 1000KiB: split the records, or write to a stream with a larger max_record_size".to_string()
+                }),
+            );
+        }
     }
 }

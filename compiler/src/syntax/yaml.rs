@@ -81,9 +81,18 @@ fn syntax_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
     .with_help("check the indentation and that every `key: value` pair is on its own line")
 }
 
+/// The parser's message without the position it carries: the report shows the position.
 fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or(text).trim();
-    // serde-saphyr appends " at line X column Y"; the report shows the position already.
+    let mut line = text.lines().next().unwrap_or(text).trim();
+    line = line.strip_prefix("error:").unwrap_or(line).trim_start();
+    if let Some(rest) = line.strip_prefix("line ") {
+        // "line 4 column 8: while parsing …"
+        if let Some((position, message)) = rest.split_once(": ") {
+            if position.split(' ').all(|w| w == "column" || w.chars().all(|c| c.is_ascii_digit())) {
+                line = message;
+            }
+        }
+    }
     match line.find(" at line ") {
         Some(i) => line[..i].to_string(),
         None => line.to_string(),
