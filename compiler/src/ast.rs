@@ -89,6 +89,8 @@ pub struct Stream {
     pub partition_key: Option<Spanned<PartitionKey>>,
     pub encryption: Option<Spanned<Encryption>>,
     pub max_record_size: Option<Spanned<Size>>,
+    /// Keys written, even with values that could not be read (to avoid cascading errors).
+    pub written: Vec<&'static str>,
 }
 
 #[derive(Clone, Debug)]
@@ -147,6 +149,8 @@ pub struct Firehose {
     pub encryption: Option<Spanned<Encryption>>,
     /// `None` when `to` is missing or names no known destination (already reported).
     pub to: Option<Destination>,
+    /// Keys written, even with values that could not be read (to avoid cascading errors).
+    pub written: Vec<&'static str>,
 }
 
 /// A destination with the span of its kind key (`s3:`, `redshift:`, …).

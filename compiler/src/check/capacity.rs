@@ -22,7 +22,7 @@ struct Load {
     rate_spans: Vec<Span>,
 }
 
-fn load(cx: &Context, target: &str) -> Option<Load> {
+fn load(cx: &Context, target: &str, key_bytes: u64) -> Option<Load> {
     let writers: Vec<&Producer> = cx
         .spec
         .producers
@@ -45,7 +45,7 @@ fn load(cx: &Context, target: &str) -> Option<Load> {
             (None, None) => continue,
         };
         load.records += rate.value.0;
-        load.bytes += rate.value.0 * (size + PARTITION_KEY_BYTES) as f64;
+        load.bytes += rate.value.0 * (size + key_bytes) as f64;
         load.rate_spans.push(rate.span);
     }
     (!load.rate_spans.is_empty()).then_some(load)
@@ -65,7 +65,7 @@ pub(super) fn check(cx: &mut Context) {
         else {
             continue;
         };
-        let Some(load) = load(cx, &stream.name.value) else {
+        let Some(load) = load(cx, &stream.name.value, PARTITION_KEY_BYTES) else {
             continue;
         };
         let n = shards.value as f64;
@@ -73,15 +73,16 @@ pub(super) fn check(cx: &mut Context) {
         let minimum = needed.ceil().max(1.0);
         let comfortable = (needed / (1.0 - HEADROOM)).ceil().max(1.0);
         let usage = format!(
-            "{} records/s and {} into {} shard{}",
+            "{} record{}/s and {} into {} shard{}",
             format_number(load.records),
+            if load.records == 1.0 { "" } else { "s" },
             bytes_per_s(load.bytes),
             shards.value,
             if shards.value == 1 { "" } else { "s" }
         );
         let what = format!("stream \"{}\"", stream.name.value);
         let diagnostic = if needed > n {
-            Diagnostic::new(codes::STREAM_OVER_CAPACITY, shards.span, format!("the producers of {what} write {usage}, more than they accept"))
+            Diagnostic::new(codes::STREAM_OVER_CAPACITY, shards.span, format!("the producers of {what} write {usage}, more than those shards accept"))
                 .with_label("too few shards")
                 .with_help(format!(
                     "`shards: {}` would suffice ({} is the bare minimum; each shard takes 1 MiB/s and 1,000 records/s)",
@@ -114,7 +115,7 @@ pub(super) fn check(cx: &mut Context) {
         {
             continue;
         }
-        let Some(load) = load(cx, &firehose.name.value) else {
+        let Some(load) = load(cx, &firehose.name.value, 0) else {
             continue;
         };
         let (records, bytes) = direct_put_quota(cx.region());

@@ -183,7 +183,11 @@ fn buffer_and_compression(
                     size.span,
                     format!("the buffer size of {what} is {}", size.value),
                 )
-                .with_label(format!("outside {}MiB..{}MiB", l.size_mib.0, l.size_mib.1))
+                .with_label(if bytes % MIB != 0 {
+                        format!("not a whole number of MiB (write `{}MiB`?)", (bytes as f64 / MIB as f64).round().max(1.0))
+                    } else {
+                        format!("outside {}MiB..{}MiB", l.size_mib.0, l.size_mib.1)
+                    })
                 .with_help(format!(
                     "Firehose buffers {} to {} MiB, in whole MiB, for the {dest} destination",
                     l.size_mib.0, l.size_mib.1
@@ -196,7 +200,7 @@ fn buffer_and_compression(
         if ms % 1000 != 0 || !(l.interval_s.0..=l.interval_s.1).contains(&(ms / 1000)) {
             cx.push(
                 Diagnostic::new(codes::OUT_OF_RANGE, interval.span, format!("the buffer interval of {what} is {}", interval.value))
-                    .with_label(format!("outside {}s..{}s", l.interval_s.0, l.interval_s.1))
+                    .with_label(if ms % 1000 != 0 { "not a whole number of seconds".to_string() } else { format!("outside {}s..{}s", l.interval_s.0, l.interval_s.1) })
                     .with_help(format!("Firehose buffers {} to {} seconds, in whole seconds, for the {dest} destination", l.interval_s.0, l.interval_s.1)),
             );
         }
@@ -223,7 +227,8 @@ fn buffer_and_compression(
 /// A secret field must be exactly `${secret:NAME}`.
 fn secret(cx: &mut Context, value: Option<&Spanned<String>>, what_value: &str, what: &str) {
     let Some(value) = value else { return };
-    if !is_secret_reference(&value.value) {
+    let malformed = value.value.contains("${") && !value.value.starts_with("${var.");
+    if !malformed && !is_secret_reference(&value.value) {
         let shown = if value.value.starts_with("${var.") {
             "a plain variable"
         } else {
@@ -231,7 +236,7 @@ fn secret(cx: &mut Context, value: Option<&Spanned<String>>, what_value: &str, w
         };
         cx.push(
             Diagnostic::new(codes::LITERAL_SECRET, value.span, format!("{what_value} of {what} is {shown}"))
-                .with_label("secret in clear text")
+                .with_label(if value.value.starts_with("${var.") { "not a secret" } else { "secret in clear text" })
                 .with_help("write `${secret:NAME}`: kin reads it from the environment locally and from a sensitive variable on AWS, never from the spec"),
         );
     }

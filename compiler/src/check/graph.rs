@@ -16,7 +16,10 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
         g.add(*kind, name, Record::Unknown);
     }
     let mut spans: Vec<(String, Span)> = Vec::new();
-    for p in &spec.producers {
+    // Only the first declaration of a name is a graph node; later ones are K0006 errors.
+    let firsts: Vec<Span> = cx.nodes.values().map(|(_, s)| *s).collect();
+    let first = |name: &crate::source::Spanned<String>| firsts.contains(&name.span);
+    for p in spec.producers.iter().filter(|p| first(&p.name)) {
         let owner = format!("producer \"{}\"", p.name.value);
         if let Some(to) = &p.to {
             if cx
@@ -32,18 +35,9 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
             }
         }
     }
-    for a in &spec.analytics {
+    for a in spec.analytics.iter().filter(|a| first(&a.name)) {
         let owner = format!("analytics \"{}\"", a.name.value);
-        if a.from.is_empty() {
-            cx.push(
-                Diagnostic::new(
-                    codes::MISSING_KEY,
-                    a.name.span,
-                    format!("{owner} reads from no stream"),
-                )
-                .with_help("`from:` names one stream or a list of streams, e.g. `from: clicks`"),
-            );
-        }
+        
         for from in &a.from {
             if cx
                 .resolve(&owner, "reads from", from, &[NodeKind::Stream])
@@ -67,7 +61,7 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
             }
         }
     }
-    for f in &spec.firehoses {
+    for f in spec.firehoses.iter().filter(|f| first(&f.name)) {
         let owner = format!("firehose \"{}\"", f.name.value);
         if let Some(from) = &f.from {
             if cx
@@ -76,7 +70,9 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
             {
                 g.connect(&from.value, &f.name.value);
             }
-            direct_put_conflict(cx, &f.name.value, from.span);
+            if cx.nodes.get(f.name.value.as_str()).is_some_and(|(k, _)| *k == NodeKind::Firehose) {
+                direct_put_conflict(cx, &f.name.value, from.span);
+            }
         }
         if let Some(dest) = &f.to {
             let name = destination_name(&f.name.value, &dest.kind);
@@ -157,14 +153,12 @@ fn cycles(cx: &mut Context, g: &PipelineGraph, to_spans: &[(String, Span)]) {
             .unwrap_or(&scc[0]);
         let path = cycle_path(g, start, &scc);
         let names: Vec<&str> = path.iter().map(|&n| g.graph[n].name.as_str()).collect();
-        let span = path
+        // The write that closes the cycle: the last analytics `to` on the path.
+        let span = path[..path.len() - 1]
             .iter()
-            .find_map(|n| {
-                to_spans
-                    .iter()
-                    .find(|(a, _)| *a == g.graph[*n].name)
-                    .map(|(_, s)| *s)
-            })
+            .rev()
+            .find_map(|n| to_spans.iter().find(|(a, _)| *a == g.graph[*n].name).map(|(_, s)| *s))
+            .or_else(|| cx.nodes.get(g.graph[start].name.as_str()).map(|(_, s)| *s))
             .unwrap_or_default();
         cx.push(
             Diagnostic::new(

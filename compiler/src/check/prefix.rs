@@ -23,7 +23,15 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
                         .with_help("Firehose allows `!{firehose:error-output-type}` only in the error prefix; move it to `error_prefix`"),
                 ),
                 PrefixPart::PartitionKey(key) if !partition_keys.contains(key) => cx.push(
-                    Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.span, format!("the prefix of {what} uses partition key \"{key}\", which is not in partition_by"))
+                    Diagnostic::new(
+                        codes::BAD_PREFIX_EXPRESSION,
+                        p.span,
+                        if partition_keys.contains(&partition_key_name(key)) {
+                            format!("the prefix of {what} names partition key \"{key}\", but Firehose partition keys cannot contain `.`")
+                        } else {
+                            format!("the prefix of {what} uses partition key \"{key}\", which is not in partition_by")
+                        },
+                    )
                         .with_help(if partition_keys.contains(&partition_key_name(key)) {
                             format!("a nested field's key is named with `_` for `.`: write `!{{partitionKeyFromQuery:{}}}`", partition_key_name(key))
                         } else {

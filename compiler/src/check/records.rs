@@ -15,16 +15,7 @@ pub(super) fn check_schemas(cx: &mut Context) {
         for field in &schema.fields {
             valid &= check_field(cx, field, &what);
         }
-        if schema.fields.is_empty() {
-            cx.push(
-                Diagnostic::new(
-                    codes::MISSING_KEY,
-                    schema.fields_span,
-                    format!("{what} has no fields"),
-                )
-                .with_help("declare at least one field, e.g. `fields: { id: string }`"),
-            );
-        }
+        
         csv_rules(cx, schema, &what);
         let fields: Option<Vec<Field>> = schema
             .fields
@@ -36,7 +27,7 @@ pub(super) fn check_schemas(cx: &mut Context) {
                 })
             })
             .collect();
-        let Some(fields) = fields else { continue };
+        let Some(fields) = fields.filter(|f| !f.is_empty()) else { continue };
         let record = RecordType { fields };
         event_time(cx, schema, &record, &what);
         if valid && !cx.schemas.contains_key(&schema.name.value) {

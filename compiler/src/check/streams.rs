@@ -2,7 +2,8 @@
 //! max record size, partition key, and analytics parallelism.
 
 use super::Context;
-use crate::ast::{PartitionKey, Stream, StreamMode};
+use crate::ast::{Encryption, PartitionKey, Stream, StreamMode};
+use crate::source::Spanned;
 use crate::diagnostic::{codes, did_you_mean, Diagnostic};
 use crate::ir::types::FieldType;
 use crate::ir::units::{Duration, MIB};
@@ -26,7 +27,7 @@ pub(super) fn check(cx: &mut Context) {
                         size.span,
                         format!("the max record size of {what} is {}", size.value),
                     )
-                    .with_label("outside 1MiB..10MiB")
+                    .with_label(if size.value.0 % 1024 != 0 { "not a whole number of KiB" } else { "outside 1MiB..10MiB" })
                     .with_help(
                         "Kinesis accepts a max record size from 1MiB to 10MiB, in whole KiB",
                     ),
@@ -36,6 +37,7 @@ pub(super) fn check(cx: &mut Context) {
         partition_key(cx, stream, &what);
     }
     record_sizes(cx);
+    kms_keys(cx);
     for a in &spec.analytics {
         if let Some(p) = &a.parallelism {
             if !(1..=1024).contains(&p.value) {
@@ -83,12 +85,17 @@ fn capacity_mode(cx: &mut Context, stream: &Stream, what: &str) {
                 .with_label("shards of an on-demand stream")
                 .with_help("AWS sizes on-demand streams itself: remove `shards`, or remove `mode: on_demand` to keep a fixed count"),
         ),
-        (Some(shards), false) if !(1..=MAX_SHARDS).contains(&shards.value) => cx.push(
+        (Some(shards), false) if shards.value < 1 => cx.push(
+            Diagnostic::new(codes::OUT_OF_RANGE, shards.span, format!("{what} has {} shards", shards.value))
+                .with_label("a stream needs at least one shard")
+                .with_help("write `shards: 1` or more (each takes 1 MiB/s and 1,000 records/s), or `mode: on_demand`"),
+        ),
+        (Some(shards), false) if shards.value > MAX_SHARDS => cx.push(
             Diagnostic::new(codes::OUT_OF_RANGE, shards.span, format!("{what} has {} shards", shards.value))
                 .with_label(format!("outside 1..{MAX_SHARDS}"))
                 .with_help(format!("a provisioned stream has 1 to {MAX_SHARDS} shards; for more, ask AWS for a higher limit or use `mode: on_demand`")),
         ),
-        (None, false) => cx.push(
+        (None, false) if !stream.written.iter().any(|k| *k == "shards" || *k == "mode") => cx.push(
             Diagnostic::new(codes::MISSING_KEY, stream.name.span, format!("{what} has neither a shard count nor `mode: on_demand`"))
                 .with_label("capacity not set")
                 .with_help("add `shards: N` for a provisioned stream (1 MB/s and 1,000 records/s each) or `mode: on_demand`"),
@@ -155,6 +162,18 @@ pub(crate) const FIREHOSE_MAX_RECORD: u64 = 1000 * 1024;
 fn record_sizes(cx: &mut Context) {
     let spec = cx.spec;
     for p in &spec.producers {
+        if let Some(rate) = p.rate.as_ref().filter(|r| r.value.0 <= 0.0) {
+            cx.push(
+                Diagnostic::new(codes::OUT_OF_RANGE, rate.span, format!("the rate of producer \"{}\" is zero", p.name.value))
+                    .with_help("declare the expected peak rate, e.g. `rate: 100/s`, or remove `rate`"),
+            );
+        }
+        if let Some(size) = p.record_size.as_ref().filter(|s| s.value.0 == 0) {
+            cx.push(
+                Diagnostic::new(codes::OUT_OF_RANGE, size.span, format!("the record size of producer \"{}\" is zero", p.name.value))
+                    .with_help("declare the typical record size, e.g. `record_size: 300B`, or remove it to estimate it from the schema"),
+            );
+        }
         let (Some(size), Some(to)) = (&p.record_size, &p.to) else { continue };
         let (limit, target) = if let Some(stream) = spec.streams.iter().find(|s| s.name.value == to.value) {
             (stream.max_record_size.as_ref().map_or(MIB, |m| m.value.0), format!("stream \"{}\"", to.value))
@@ -179,4 +198,44 @@ fn record_sizes(cx: &mut Context) {
             );
         }
     }
+}
+
+/// A named KMS key: a key id, a key or alias ARN, `alias/NAME` or `${var.X}`.
+fn kms_keys(cx: &mut Context) {
+    let spec = cx.spec;
+    let keys = spec
+        .streams
+        .iter()
+        .map(|s| (format!("stream \"{}\"", s.name.value), &s.encryption))
+        .chain(spec.firehoses.iter().map(|f| (format!("firehose \"{}\"", f.name.value), &f.encryption)));
+    let mut bad = Vec::new();
+    for (what, encryption) in keys {
+        if let Some(Spanned { value: Encryption::KmsKey(key), .. }) = encryption {
+            if !is_kms_key(&key.value) {
+                bad.push((what, key.clone()));
+            }
+        }
+    }
+    for (what, key) in bad {
+        cx.push(
+            Diagnostic::new(codes::INVALID_VALUE, key.span, format!("the KMS key of {what} is not a key id, key ARN or alias"))
+                .with_label("not a KMS key")
+                .with_help("write `alias/NAME`, a key ARN `arn:aws:kms:REGION:ACCOUNT:key/ID`, a key id, or `${var.NAME}`"),
+        );
+    }
+}
+
+fn is_kms_key(key: &str) -> bool {
+    let uuid = |s: &str| s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let alias = |s: &str| s.strip_prefix("alias/").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c)));
+    let arn = |s: &str| {
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        parts.len() == 6
+            && parts[0] == "arn"
+            && parts[1].starts_with("aws")
+            && parts[2] == "kms"
+            && parts[4].len() == 12
+            && (parts[5].strip_prefix("key/").is_some_and(uuid) || parts[5].strip_prefix("key/").is_some_and(|k| k.starts_with("mrk-")) || alias(parts[5]))
+    };
+    (key.starts_with("${var.") && key.ends_with('}')) || uuid(key) || alias(key) || arn(key)
 }

@@ -134,7 +134,7 @@ pub fn did_you_mean<'a>(
     let all: Vec<&str> = candidates.into_iter().collect();
     match all.len() {
         0 => None,
-        1..=8 => Some(format!(
+        1..=12 => Some(format!(
             "expected one of: {}",
             all.iter()
                 .map(|c| format!("`{c}`"))

@@ -112,7 +112,9 @@ fn human(files: &[RenderedFile], color: bool) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
-        .with_links(false);
+        .with_links(false)
+        .with_break_words(false)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     for rendered in files {
         let source = NamedSource::new(rendered.file.name.clone(), rendered.file.text.to_string());

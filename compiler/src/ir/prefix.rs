@@ -31,7 +31,7 @@ pub const NAMESPACES: &[&str] = &[
 ];
 pub const FIREHOSE_VALUES: &[&str] = &["error-output-type", "random-string"];
 /// Java DateTimeFormatter letters Firehose users write in prefixes.
-const PATTERN_LETTERS: &str = "yuMLdDHhkKmsSaEewWQ";
+const PATTERN_LETTERS: &str = "GuyDMLdQqYwWEecFahKkHmsSAnNVzOXxZp";
 
 /// Splits a prefix into literal text and expressions; collects every error.
 pub fn parse_prefix(text: &str) -> (Vec<PrefixPart>, Vec<PrefixError>) {

@@ -25,29 +25,27 @@ pub struct Fields<'n> {
     /// The span to point at when a required key is missing (the mapping's own key).
     pub anchor: Span,
     entries: Vec<(&'n Key, &'n Node)>,
-    /// Values of misspelt keys, under the key they were taken for.
-    recovered: Vec<(&'static str, &'n Node)>,
+    /// Misspelt keys, read as the known key they are closest to.
+    recovered: Vec<(&'static str, &'n Key, &'n Node)>,
 }
 
 impl<'n> Fields<'n> {
+    fn entry(&self, key: &str) -> Option<(&'n Key, &'n Node)> {
+        let written = self.entries.iter().find(|(k, _)| k.name == key).copied();
+        written.or_else(|| self.recovered.iter().find(|(k, _, _)| *k == key).map(|(_, k, n)| (*k, *n)))
+    }
+
     pub fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, n)| *n)
-            .or_else(|| {
-                self.recovered
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, n)| *n)
-            })
+        self.entry(key).map(|(_, n)| n)
     }
 
     pub fn key(&self, key: &str) -> Option<&'n Key> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(k, _)| *k)
+        self.entry(key).map(|(k, _)| k)
+    }
+
+    /// Whether the key was written (even with a value that could not be read).
+    pub fn has(&self, key: &str) -> bool {
+        self.entry(key).is_some()
     }
 }
 
@@ -130,8 +128,8 @@ impl Reader {
             // Recovery: read a misspelt key as the key it is closest to, so that its absence
             // does not cascade into "missing key" errors.
             if let Some(near) = nearest(&key.name, known.iter().copied()) {
-                if !present.contains(&near) && !recovered.iter().any(|(n, _)| *n == near) {
-                    recovered.push((near, value));
+                if !present.contains(&near) && !recovered.iter().any(|(n, _, _)| *n == near) {
+                    recovered.push((near, key, value));
                 }
             }
         }
