@@ -6,7 +6,8 @@ use std::fs;
 use kin_tests::root;
 
 fn validator() -> jsonschema::Validator {
-    jsonschema::validator_for(&kin::json_schema::json_schema()).expect("the schema is a valid JSON Schema")
+    jsonschema::validator_for(&kin::json_schema::json_schema())
+        .expect("the schema is a valid JSON Schema")
 }
 
 fn yaml_to_json(text: &str) -> serde_json::Value {
@@ -16,9 +17,15 @@ fn yaml_to_json(text: &str) -> serde_json::Value {
 fn valid_specs() -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut push_dir = |dir: std::path::PathBuf| {
-        let Ok(entries) = fs::read_dir(dir) else { return };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
         for path in entries.filter_map(Result::ok).map(|e| e.path()) {
-            let file = if path.is_dir() { path.join("pipeline.yaml") } else { path };
+            let file = if path.is_dir() {
+                path.join("pipeline.yaml")
+            } else {
+                path
+            };
             if file.extension().is_some_and(|e| e == "yaml") {
                 if let Ok(text) = fs::read_to_string(&file) {
                     out.push((file.display().to_string(), text));
@@ -38,8 +45,15 @@ fn every_valid_spec_validates() {
     assert!(specs.len() >= 2);
     for (name, text) in specs {
         let value = yaml_to_json(&text);
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-        assert!(errors.is_empty(), "{name} does not validate against the JSON Schema:\n{}", errors.join("\n"));
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{name} does not validate against the JSON Schema:\n{}",
+            errors.join("\n")
+        );
     }
 }
 
@@ -66,7 +80,10 @@ fn schema_knows_every_key_the_lowering_knows() {
     let schema = kin::json_schema::json_schema_text();
     for (section, keys) in kin::syntax::KEYS {
         for key in *keys {
-            assert!(schema.contains(&format!("\"{key}\"")), "the JSON Schema lacks key `{key}` of {section}");
+            assert!(
+                schema.contains(&format!("\"{key}\"")),
+                "the JSON Schema lacks key `{key}` of {section}"
+            );
         }
     }
 }

@@ -184,10 +184,13 @@ fn buffer_and_compression(
                     format!("the buffer size of {what} is {}", size.value),
                 )
                 .with_label(if bytes % MIB != 0 {
-                        format!("not a whole number of MiB (write `{}MiB`?)", (bytes as f64 / MIB as f64).round().max(1.0))
-                    } else {
-                        format!("outside {}MiB..{}MiB", l.size_mib.0, l.size_mib.1)
-                    })
+                    format!(
+                        "not a whole number of MiB (write `{}MiB`?)",
+                        (bytes as f64 / MIB as f64).round().max(1.0)
+                    )
+                } else {
+                    format!("outside {}MiB..{}MiB", l.size_mib.0, l.size_mib.1)
+                })
                 .with_help(format!(
                     "Firehose buffers {} to {} MiB, in whole MiB, for the {dest} destination",
                     l.size_mib.0, l.size_mib.1

@@ -37,7 +37,7 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
     }
     for a in spec.analytics.iter().filter(|a| first(&a.name)) {
         let owner = format!("analytics \"{}\"", a.name.value);
-        
+
         for from in &a.from {
             if cx
                 .resolve(&owner, "reads from", from, &[NodeKind::Stream])
@@ -70,7 +70,11 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
             {
                 g.connect(&from.value, &f.name.value);
             }
-            if cx.nodes.get(f.name.value.as_str()).is_some_and(|(k, _)| *k == NodeKind::Firehose) {
+            if cx
+                .nodes
+                .get(f.name.value.as_str())
+                .is_some_and(|(k, _)| *k == NodeKind::Firehose)
+            {
                 direct_put_conflict(cx, &f.name.value, from.span);
             }
         }
@@ -157,7 +161,12 @@ fn cycles(cx: &mut Context, g: &PipelineGraph, to_spans: &[(String, Span)]) {
         let span = path[..path.len() - 1]
             .iter()
             .rev()
-            .find_map(|n| to_spans.iter().find(|(a, _)| *a == g.graph[*n].name).map(|(_, s)| *s))
+            .find_map(|n| {
+                to_spans
+                    .iter()
+                    .find(|(a, _)| *a == g.graph[*n].name)
+                    .map(|(_, s)| *s)
+            })
             .or_else(|| cx.nodes.get(g.graph[start].name.as_str()).map(|(_, s)| *s))
             .unwrap_or_default();
         cx.push(

@@ -127,7 +127,13 @@ impl<'s> Context<'s> {
                     Diagnostic::new(
                         codes::WRONG_REFERENCE_KIND,
                         target.span,
-                        format!("{owner} {role} \"{}\", which is {} {}, not {} {wanted}", target.value, article(kind.as_str()), kind.as_str(), article(&wanted)),
+                        format!(
+                            "{owner} {role} \"{}\", which is {} {}, not {} {wanted}",
+                            target.value,
+                            article(kind.as_str()),
+                            kind.as_str(),
+                            article(&wanted)
+                        ),
                     )
                     .with_label(format!("expected {} {wanted}", article(&wanted)))
                     .with_secondary(decl, format!("\"{}\" is declared here", target.value)),

@@ -12,7 +12,11 @@ const MAX_PREFIX: usize = 512;
 pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
     let prefix = s3.prefix.as_ref().map(|p| (p, parts(cx, p, what)));
     let error_prefix = s3.error_prefix.as_ref().map(|p| (p, parts(cx, p, what)));
-    let partition_keys: Vec<String> = s3.partition_by.iter().map(|f| partition_key_name(&f.value)).collect();
+    let partition_keys: Vec<String> = s3
+        .partition_by
+        .iter()
+        .map(|f| partition_key_name(&f.value))
+        .collect();
 
     if let Some((p, parts)) = &prefix {
         for part in parts {

@@ -15,7 +15,7 @@ pub(super) fn check_schemas(cx: &mut Context) {
         for field in &schema.fields {
             valid &= check_field(cx, field, &what);
         }
-        
+
         csv_rules(cx, schema, &what);
         let fields: Option<Vec<Field>> = schema
             .fields
@@ -27,7 +27,9 @@ pub(super) fn check_schemas(cx: &mut Context) {
                 })
             })
             .collect();
-        let Some(fields) = fields.filter(|f| !f.is_empty()) else { continue };
+        let Some(fields) = fields.filter(|f| !f.is_empty()) else {
+            continue;
+        };
         let record = RecordType { fields };
         event_time(cx, schema, &record, &what);
         if valid && !cx.schemas.contains_key(&schema.name.value) {

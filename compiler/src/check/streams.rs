@@ -3,10 +3,10 @@
 
 use super::Context;
 use crate::ast::{Encryption, PartitionKey, Stream, StreamMode};
-use crate::source::Spanned;
 use crate::diagnostic::{codes, did_you_mean, Diagnostic};
 use crate::ir::types::FieldType;
 use crate::ir::units::{Duration, MIB};
+use crate::source::Spanned;
 
 /// Shards per stream: UpdateShardCount's default per-stream ceiling.
 pub(crate) const MAX_SHARDS: i64 = 10_000;
@@ -27,7 +27,11 @@ pub(super) fn check(cx: &mut Context) {
                         size.span,
                         format!("the max record size of {what} is {}", size.value),
                     )
-                    .with_label(if size.value.0 % 1024 != 0 { "not a whole number of KiB" } else { "outside 1MiB..10MiB" })
+                    .with_label(if size.value.0 % 1024 != 0 {
+                        "not a whole number of KiB"
+                    } else {
+                        "outside 1MiB..10MiB"
+                    })
                     .with_help(
                         "Kinesis accepts a max record size from 1MiB to 10MiB, in whole KiB",
                     ),
@@ -164,8 +168,12 @@ fn record_sizes(cx: &mut Context) {
     for p in &spec.producers {
         if let Some(rate) = p.rate.as_ref().filter(|r| r.value.0 <= 0.0) {
             cx.push(
-                Diagnostic::new(codes::OUT_OF_RANGE, rate.span, format!("the rate of producer \"{}\" is zero", p.name.value))
-                    .with_help("declare the expected peak rate, e.g. `rate: 100/s`, or remove `rate`"),
+                Diagnostic::new(
+                    codes::OUT_OF_RANGE,
+                    rate.span,
+                    format!("the rate of producer \"{}\" is zero", p.name.value),
+                )
+                .with_help("declare the expected peak rate, e.g. `rate: 100/s`, or remove `rate`"),
             );
         }
         if let Some(size) = p.record_size.as_ref().filter(|s| s.value.0 == 0) {
@@ -174,14 +182,20 @@ fn record_sizes(cx: &mut Context) {
                     .with_help("declare the typical record size, e.g. `record_size: 300B`, or remove it to estimate it from the schema"),
             );
         }
-        let (Some(size), Some(to)) = (&p.record_size, &p.to) else { continue };
-        let (limit, target) = if let Some(stream) = spec.streams.iter().find(|s| s.name.value == to.value) {
-            (stream.max_record_size.as_ref().map_or(MIB, |m| m.value.0), format!("stream \"{}\"", to.value))
-        } else if spec.firehoses.iter().any(|f| f.name.value == to.value) {
-            (FIREHOSE_MAX_RECORD, format!("firehose \"{}\"", to.value))
-        } else {
+        let (Some(size), Some(to)) = (&p.record_size, &p.to) else {
             continue;
         };
+        let (limit, target) =
+            if let Some(stream) = spec.streams.iter().find(|s| s.name.value == to.value) {
+                (
+                    stream.max_record_size.as_ref().map_or(MIB, |m| m.value.0),
+                    format!("stream \"{}\"", to.value),
+                )
+            } else if spec.firehoses.iter().any(|f| f.name.value == to.value) {
+                (FIREHOSE_MAX_RECORD, format!("firehose \"{}\"", to.value))
+            } else {
+                continue;
+            };
         if size.value.0 > limit {
             cx.push(
                 Diagnostic::new(
@@ -207,10 +221,18 @@ fn kms_keys(cx: &mut Context) {
         .streams
         .iter()
         .map(|s| (format!("stream \"{}\"", s.name.value), &s.encryption))
-        .chain(spec.firehoses.iter().map(|f| (format!("firehose \"{}\"", f.name.value), &f.encryption)));
+        .chain(
+            spec.firehoses
+                .iter()
+                .map(|f| (format!("firehose \"{}\"", f.name.value), &f.encryption)),
+        );
     let mut bad = Vec::new();
     for (what, encryption) in keys {
-        if let Some(Spanned { value: Encryption::KmsKey(key), .. }) = encryption {
+        if let Some(Spanned {
+            value: Encryption::KmsKey(key),
+            ..
+        }) = encryption
+        {
             if !is_kms_key(&key.value) {
                 bad.push((what, key.clone()));
             }
@@ -227,7 +249,13 @@ fn kms_keys(cx: &mut Context) {
 
 fn is_kms_key(key: &str) -> bool {
     let uuid = |s: &str| s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    let alias = |s: &str| s.strip_prefix("alias/").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c)));
+    let alias = |s: &str| {
+        s.strip_prefix("alias/").is_some_and(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+        })
+    };
     let arn = |s: &str| {
         let parts: Vec<&str> = s.splitn(6, ':').collect();
         parts.len() == 6
@@ -235,7 +263,11 @@ fn is_kms_key(key: &str) -> bool {
             && parts[1].starts_with("aws")
             && parts[2] == "kms"
             && parts[4].len() == 12
-            && (parts[5].strip_prefix("key/").is_some_and(uuid) || parts[5].strip_prefix("key/").is_some_and(|k| k.starts_with("mrk-")) || alias(parts[5]))
+            && (parts[5].strip_prefix("key/").is_some_and(uuid)
+                || parts[5]
+                    .strip_prefix("key/")
+                    .is_some_and(|k| k.starts_with("mrk-"))
+                || alias(parts[5]))
     };
     (key.starts_with("${var.") && key.ends_with('}')) || uuid(key) || alias(key) || arn(key)
 }

@@ -18,9 +18,15 @@ pub(super) fn check(cx: &mut Context) {
                 || (!stream_names.contains(&s)
                     && nearest(s, stream_names.iter().copied()) == Some(name))
         };
-        let unreadable_from = spec.firehoses.iter().any(|f| f.from.is_none() && f.written.contains(&"from"));
+        let unreadable_from = spec
+            .firehoses
+            .iter()
+            .any(|f| f.from.is_none() && f.written.contains(&"from"));
         let read = unreadable_from
-            || spec.firehoses.iter().any(|f| f.from.as_ref().is_some_and(|s| reads(&s.value)))
+            || spec
+                .firehoses
+                .iter()
+                .any(|f| f.from.as_ref().is_some_and(|s| reads(&s.value)))
             || spec
                 .analytics
                 .iter()
@@ -57,8 +63,15 @@ pub(super) fn check(cx: &mut Context) {
     }
     for firehose in &spec.firehoses {
         let name = &firehose.name.value;
-        let max_ms = firehose.to.as_ref().map_or(900_000, |d| super::destinations::limits(&d.kind).interval_s.1 * 1000);
-        if let Some(i) = firehose.buffer.interval.as_ref().filter(|i| i.value.0 > LONG_INTERVAL_MS && i.value.0 <= max_ms) {
+        let max_ms = firehose.to.as_ref().map_or(900_000, |d| {
+            super::destinations::limits(&d.kind).interval_s.1 * 1000
+        });
+        if let Some(i) = firehose
+            .buffer
+            .interval
+            .as_ref()
+            .filter(|i| i.value.0 > LONG_INTERVAL_MS && i.value.0 <= max_ms)
+        {
             cx.push(
                 Diagnostic::new(codes::LONG_BUFFER_INTERVAL, i.span, format!("firehose \"{name}\" holds records for up to {} before delivery", i.value))
                     .with_help("a buffer interval above 300s delays every delivery; lower it unless the delay is wanted"),

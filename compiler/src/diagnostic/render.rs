@@ -114,6 +114,7 @@ fn human(files: &[RenderedFile], color: bool) -> String {
         .with_width(100)
         .with_links(false)
         .with_break_words(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     for rendered in files {

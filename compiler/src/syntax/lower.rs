@@ -143,8 +143,12 @@ fn schema(r: &mut Reader, key: &Key, node: &Node) -> Schema {
         )
     });
     let fields_node = r.require(&f, "fields", "{ id: string, ts: timestamp }");
-    let fields = fields_node.map(|n| field_decls(r, n, &what)).unwrap_or_default();
-    let empty = |n: &&Node| matches!(&n.kind, NodeKind::Map(m) if m.is_empty()) || matches!(n.kind, NodeKind::Null);
+    let fields = fields_node
+        .map(|n| field_decls(r, n, &what))
+        .unwrap_or_default();
+    let empty = |n: &&Node| {
+        matches!(&n.kind, NodeKind::Map(m) if m.is_empty()) || matches!(n.kind, NodeKind::Null)
+    };
     if let Some(n) = fields_node.filter(empty) {
         r.push(
             Diagnostic::new(codes::MISSING_KEY, n.span, format!("{what} has no fields"))
@@ -159,7 +163,9 @@ fn schema(r: &mut Reader, key: &Key, node: &Node) -> Schema {
         event_time: f
             .get("event_time")
             .and_then(|n| r.string(n, "event_time", Interp::Forbidden)),
-        watermark: f.get("watermark").and_then(|n| r.duration(n, &format!("the watermark of {what}"))),
+        watermark: f
+            .get("watermark")
+            .and_then(|n| r.duration(n, &format!("the watermark of {what}"))),
         delimiter: f
             .get("delimiter")
             .and_then(|n| r.string(n, "the delimiter", Interp::Forbidden)),
@@ -331,7 +337,9 @@ fn stream(r: &mut Reader, key: &Key, node: &Node) -> Stream {
             .and_then(|n| r.duration(n, &format!("the retention of {what}"))),
         partition_key,
         encryption: f.get("encryption").and_then(|n| encryption(r, n, &what)),
-        max_record_size: f.get("max_record_size").and_then(|n| r.size(n, &format!("the max record size of {what}"))),
+        max_record_size: f
+            .get("max_record_size")
+            .and_then(|n| r.size(n, &format!("the max record size of {what}"))),
         written: STREAM_KEYS.iter().copied().filter(|k| f.has(k)).collect(),
     }
 }
@@ -343,8 +351,14 @@ fn analytics(r: &mut Reader, key: &Key, node: &Node) -> Analytics {
         Some(n) => {
             if matches!(&n.kind, NodeKind::Seq(items) if items.is_empty()) {
                 r.push(
-                    Diagnostic::new(codes::MISSING_KEY, n.span, format!("{what} reads from no stream"))
-                        .with_help("`from:` names one stream or a list of streams, e.g. `from: clicks`"),
+                    Diagnostic::new(
+                        codes::MISSING_KEY,
+                        n.span,
+                        format!("{what} reads from no stream"),
+                    )
+                    .with_help(
+                        "`from:` names one stream or a list of streams, e.g. `from: clicks`",
+                    ),
                 );
             }
             r.string_list(n, &format!("the input of {what}"))
@@ -374,7 +388,9 @@ fn analytics(r: &mut Reader, key: &Key, node: &Node) -> Analytics {
         parallelism: f
             .get("parallelism")
             .and_then(|n| r.int(n, &format!("the parallelism of {what}"))),
-        checkpoint_interval: f.get("checkpoint_interval").and_then(|n| r.duration(n, &format!("the checkpoint interval of {what}"))),
+        checkpoint_interval: f
+            .get("checkpoint_interval")
+            .and_then(|n| r.duration(n, &format!("the checkpoint interval of {what}"))),
     }
 }
 
@@ -387,8 +403,12 @@ fn firehose(r: &mut Reader, key: &Key, node: &Node) -> Firehose {
     let mut buffer = Buffer::default();
     if let Some(n) = f.get("buffer") {
         let b = r.fields(n, format!("the buffer of {what}"), n.span, BUFFER_KEYS);
-        buffer.size = b.get("size").and_then(|n| r.size(n, &format!("the buffer size of {what}")));
-        buffer.interval = b.get("interval").and_then(|n| r.duration(n, &format!("the buffer interval of {what}")));
+        buffer.size = b
+            .get("size")
+            .and_then(|n| r.size(n, &format!("the buffer size of {what}")));
+        buffer.interval = b
+            .get("interval")
+            .and_then(|n| r.duration(n, &format!("the buffer interval of {what}")));
     }
     let compression_choices: Vec<(&str, Compression)> = Compression::NAMES
         .iter()
@@ -415,7 +435,9 @@ fn firehose(r: &mut Reader, key: &Key, node: &Node) -> Firehose {
             )
         }),
         encryption: f.get("encryption").and_then(|n| encryption(r, n, &what)),
-        to: r.require(&f, "to", "{ s3: { bucket: my-bucket } }").and_then(|n| destination(r, n, &what)),
+        to: r
+            .require(&f, "to", "{ s3: { bucket: my-bucket } }")
+            .and_then(|n| destination(r, n, &what)),
         written: FIREHOSE_KEYS.iter().copied().filter(|k| f.has(k)).collect(),
     }
 }
@@ -427,7 +449,11 @@ fn destination(r: &mut Reader, node: &Node, what: &str) -> Option<Destination> {
         node.span,
         DestinationKind::NAMES,
     );
-    let present: Vec<&str> = DestinationKind::NAMES.iter().copied().filter(|k| d.has(k)).collect();
+    let present: Vec<&str> = DestinationKind::NAMES
+        .iter()
+        .copied()
+        .filter(|k| d.has(k))
+        .collect();
     match present.as_slice() {
         [] => {
             if matches!(&node.kind, NodeKind::Map(m) if m.is_empty())
@@ -479,7 +505,8 @@ fn req_string(r: &mut Reader, f: &Fields, key: &str, example: &str) -> Option<Sp
 }
 
 fn retry(r: &mut Reader, f: &Fields) -> Option<Spanned<crate::ir::units::Duration>> {
-    f.get("retry_duration").and_then(|n| r.duration(n, &format!("the retry duration of {}", f.what)))
+    f.get("retry_duration")
+        .and_then(|n| r.duration(n, &format!("the retry duration of {}", f.what)))
 }
 
 fn backup(r: &mut Reader, f: &Fields) -> Option<Spanned<BackupMode>> {

@@ -32,7 +32,12 @@ pub struct Fields<'n> {
 impl<'n> Fields<'n> {
     fn entry(&self, key: &str) -> Option<(&'n Key, &'n Node)> {
         let written = self.entries.iter().find(|(k, _)| k.name == key).copied();
-        written.or_else(|| self.recovered.iter().find(|(k, _, _)| *k == key).map(|(_, k, n)| (*k, *n)))
+        written.or_else(|| {
+            self.recovered
+                .iter()
+                .find(|(k, _, _)| *k == key)
+                .map(|(_, k, n)| (*k, *n))
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<&'n Node> {

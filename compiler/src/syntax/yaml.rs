@@ -88,7 +88,10 @@ fn first_line(text: &str) -> String {
     if let Some(rest) = line.strip_prefix("line ") {
         // "line 4 column 8: while parsing …"
         if let Some((position, message)) = rest.split_once(": ") {
-            if position.split(' ').all(|w| w == "column" || w.chars().all(|c| c.is_ascii_digit())) {
+            if position
+                .split(' ')
+                .all(|w| w == "column" || w.chars().all(|c| c.is_ascii_digit()))
+            {
                 line = message;
             }
         }
