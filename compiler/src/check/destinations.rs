@@ -230,7 +230,7 @@ fn buffer_and_compression(
 /// A secret field must be exactly `${secret:NAME}`.
 fn secret(cx: &mut Context, value: Option<&Spanned<String>>, what_value: &str, what: &str) {
     let Some(value) = value else { return };
-    let malformed = value.value.contains("${") && !value.value.starts_with("${var.");
+    let malformed = !crate::syntax::interpolations_ok(&value.value);
     if !malformed && !is_secret_reference(&value.value) {
         let shown = if value.value.starts_with("${var.") {
             "a plain variable"

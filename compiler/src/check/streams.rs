@@ -99,10 +99,10 @@ fn capacity_mode(cx: &mut Context, stream: &Stream, what: &str) {
                 .with_label(format!("outside 1..{MAX_SHARDS}"))
                 .with_help(format!("a provisioned stream has 1 to {MAX_SHARDS} shards; for more, ask AWS for a higher limit or use `mode: on_demand`")),
         ),
-        (None, false) if !stream.written.iter().any(|k| *k == "shards" || *k == "mode") => cx.push(
+        (None, false) if !stream.written.contains(&"shards") && !(stream.written.contains(&"mode") && stream.mode.is_none()) => cx.push(
             Diagnostic::new(codes::MISSING_KEY, stream.name.span, format!("{what} has neither a shard count nor `mode: on_demand`"))
                 .with_label("capacity not set")
-                .with_help("add `shards: N` for a provisioned stream (1 MB/s and 1,000 records/s each) or `mode: on_demand`"),
+                .with_help("add `shards: N` for a provisioned stream (1 MiB/s and 1,000 records/s each) or `mode: on_demand`"),
         ),
         _ => {}
     }

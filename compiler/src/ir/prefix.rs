@@ -93,8 +93,14 @@ fn expression(inner: &str) -> Result<PrefixPart, (String, Option<String>)> {
             format!("`!{{firehose:{value}}}` is not a Firehose expression"),
             Some("the firehose namespace has `error-output-type` and `random-string`".into()),
         )),
-        "partitionKeyFromQuery" if !value.is_empty() => Ok(PrefixPart::PartitionKey(value)),
-        "partitionKeyFromLambda" if !value.is_empty() => Ok(PrefixPart::LambdaKey(value)),
+        "partitionKeyFromQuery" | "partitionKeyFromLambda" if value.is_empty() => Err((
+            format!("`!{{{namespace}:}}` names no partition key"),
+            Some(
+                "write the key after the colon, e.g. `!{partitionKeyFromQuery:customer_id}`".into(),
+            ),
+        )),
+        "partitionKeyFromQuery" => Ok(PrefixPart::PartitionKey(value)),
+        "partitionKeyFromLambda" => Ok(PrefixPart::LambdaKey(value)),
         _ => Err((
             format!("`{namespace}` is not a prefix expression namespace"),
             Some(
@@ -161,7 +167,7 @@ mod tests {
     fn reports_bad_expressions() {
         assert_eq!(parse_prefix("a/!{timestmp:yyyy}/").1.len(), 1);
         assert_eq!(parse_prefix("a/!{timestamp:yyyy").1.len(), 1);
-        assert_eq!(parse_prefix("a/!{timestamp:yyyy/QQQ/ZZ}").1.len(), 1);
+        assert_eq!(parse_prefix("a/!{timestamp:yyyy/TT}").1.len(), 1);
         assert_eq!(parse_prefix("!{firehose:name}").1.len(), 1);
         assert!(parse_prefix("x/!{timestamp:'year='yyyy}").1.is_empty());
     }

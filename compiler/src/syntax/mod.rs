@@ -7,7 +7,7 @@ pub mod types;
 pub mod yaml;
 
 pub use lower::KEYS;
-pub use reader::is_secret_reference;
+pub use reader::{interpolations_ok, is_secret_reference};
 
 use crate::ast::Spec;
 use crate::diagnostic::Diagnostic;

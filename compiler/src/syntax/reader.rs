@@ -366,3 +366,19 @@ pub fn is_secret_reference(text: &str) -> bool {
             interpolation_ok(&format!("secret:{name}")).is_ok() && !name.contains('}')
         })
 }
+
+/// Whether every `${…}` in a text is a well-formed `${var.NAME}` or `${secret:NAME}`.
+pub fn interpolations_ok(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return false;
+        };
+        if interpolation_ok(&after[..end]).is_err() {
+            return false;
+        }
+        rest = &after[end + 1..];
+    }
+    true
+}
