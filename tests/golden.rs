@@ -173,3 +173,23 @@ fn valid_specs_check_clean_and_their_graphs_are_snapshotted() {
         snapshot_settings("graph").bind(|| insta::assert_snapshot!(name, graph));
     }
 }
+
+/// Each code's page shows an example that really produces that code.
+#[test]
+fn every_code_page_example_reports_its_code() {
+    for code in codes::ALL {
+        let page = fs::read_to_string(root().join("spec/diagnostics").join(format!("{}.md", code.id))).unwrap_or_default();
+        let example = page
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap_or_else(|| panic!("spec/diagnostics/{}.md has no ```yaml example", code.id));
+        let compiled = kin::compile(&SourceFile::new("pipeline.yaml", example.to_string()));
+        assert!(
+            compiled.diagnostics.iter().any(|d| d.code == *code),
+            "the example of spec/diagnostics/{}.md does not report {}",
+            code.id,
+            code.id
+        );
+    }
+}
