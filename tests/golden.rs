@@ -178,7 +178,12 @@ fn valid_specs_check_clean_and_their_graphs_are_snapshotted() {
 #[test]
 fn every_code_page_example_reports_its_code() {
     for code in codes::ALL {
-        let page = fs::read_to_string(root().join("spec/diagnostics").join(format!("{}.md", code.id))).unwrap_or_default();
+        let page = fs::read_to_string(
+            root()
+                .join("spec/diagnostics")
+                .join(format!("{}.md", code.id)),
+        )
+        .unwrap_or_default();
         let example = page
             .split("```yaml\n")
             .nth(1)
