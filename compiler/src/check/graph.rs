@@ -61,6 +61,7 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
             }
         }
     }
+    let mut endpoints: Vec<(String, Option<String>)> = Vec::new();
     for f in spec.firehoses.iter().filter(|f| first(&f.name)) {
         let owner = format!("firehose \"{}\"", f.name.value);
         if let Some(from) = &f.from {
@@ -79,7 +80,14 @@ pub(super) fn build(cx: &mut Context) -> PipelineGraph {
             }
         }
         if let Some(dest) = &f.to {
-            let name = destination_name(&f.name.value, &dest.kind);
+            let mut name = destination_name(&f.name.value, &dest.kind);
+            // The same table or index on another cluster is another destination.
+            let endpoint = destination_endpoint(&dest.kind);
+            match endpoints.iter().find(|(n, _)| *n == name) {
+                Some((_, e)) if *e != endpoint => name = format!("{name}@{}", f.name.value),
+                Some(_) => {}
+                None => endpoints.push((name.clone(), endpoint)),
+            }
             g.add(NodeKind::Destination, &name, Record::Unknown);
             g.connect(&f.name.value, &name);
         }
@@ -110,6 +118,15 @@ pub(crate) fn destination_name(firehose: &str, kind: &DestinationKind) -> String
         ),
         DestinationKind::Splunk(_) => format!("splunk:{firehose}"),
         DestinationKind::Http(_) => format!("http:{firehose}"),
+    }
+}
+
+/// The cluster or domain a table or index lives on, as written.
+fn destination_endpoint(kind: &DestinationKind) -> Option<String> {
+    match kind {
+        DestinationKind::Redshift(r) => r.jdbc_url.as_ref().map(|u| u.value.clone()),
+        DestinationKind::OpenSearch(o) => o.endpoint.as_ref().map(|e| e.value.clone()),
+        _ => None,
     }
 }
 
