@@ -99,7 +99,7 @@ fn capacity_mode(cx: &mut Context, stream: &Stream, what: &str) {
                 .with_label(format!("outside 1..{MAX_SHARDS}"))
                 .with_help(format!("a provisioned stream has 1 to {MAX_SHARDS} shards; for more, ask AWS for a higher limit or use `mode: on_demand`")),
         ),
-        (None, false) if !stream.written.contains(&"shards") && !(stream.written.contains(&"mode") && stream.mode.is_none()) => cx.push(
+        (None, false) if !capacity_written(stream) => cx.push(
             Diagnostic::new(codes::MISSING_KEY, stream.name.span, format!("{what} has neither a shard count nor `mode: on_demand`"))
                 .with_label("capacity not set")
                 .with_help("add `shards: N` for a provisioned stream (1 MiB/s and 1,000 records/s each) or `mode: on_demand`"),
@@ -270,4 +270,10 @@ fn is_kms_key(key: &str) -> bool {
                 || alias(parts[5]))
     };
     (key.starts_with("${var.") && key.ends_with('}')) || uuid(key) || alias(key) || arn(key)
+}
+
+/// Whether the stream sets its capacity: `shards`, or a `mode` (even one that could not be read).
+fn capacity_written(stream: &Stream) -> bool {
+    let unreadable_mode = stream.written.contains(&"mode") && stream.mode.is_none();
+    stream.written.contains(&"shards") || unreadable_mode
 }
