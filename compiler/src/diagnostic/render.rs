@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use serde_json::{json, Value};
 
 use super::{codes, Diagnostic, Severity};
@@ -44,8 +44,39 @@ fn pretty(value: &Value) -> String {
 /// A diagnostic bound to its source, in the shape miette renders.
 struct Report<'a> {
     diagnostic: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: CharColumns<'a>,
     file: &'a SourceFile,
+}
+
+/// The file as miette's source, with the snippet header's column counted in characters (miette
+/// counts bytes), so that `file:line:column` agrees with the JSON, GitHub and SARIF positions.
+struct CharColumns<'a> {
+    file: &'a SourceFile,
+}
+
+impl SourceCode for CharColumns<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let text: &'b str = &self.file.text;
+        let inner = text.read_span(span, context_lines_before, context_lines_after)?;
+        let column = if context_lines_before == 0 {
+            self.file.line_col(span.offset()).column - 1
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.file.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for Report<'_> {
@@ -118,11 +149,10 @@ fn human(files: &[RenderedFile], color: bool) -> String {
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     for rendered in files {
-        let source = NamedSource::new(rendered.file.name.clone(), rendered.file.text.to_string());
         for diagnostic in rendered.diagnostics {
             let report = Report {
                 diagnostic,
-                source: source.clone(),
+                source: CharColumns { file: rendered.file },
                 file: rendered.file,
             };
             // Writing into a String cannot fail.
