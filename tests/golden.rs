@@ -83,15 +83,23 @@ fn invalid_fixtures_report_their_codes() {
                 diagnostics: &compiled.diagnostics,
             }],
         );
-                // The report's `file:line:column` header agrees with the machine formats' position.
+        // The report's `file:line:column` header agrees with the machine formats' position.
         if let Some(first) = compiled.diagnostics.first() {
             let at = file.line_col(first.span.start);
             let header = format!("{}:{}:{}]", file.name, at.line, at.column);
-            if !report.lines().find(|l| l.contains("─[")).is_some_and(|l| l.ends_with(&header)) {
-                failures.push(format!("{}: the report header is not at {header}", file.name));
+            if !report
+                .lines()
+                .find(|l| l.contains("─["))
+                .is_some_and(|l| l.ends_with(&header))
+            {
+                failures.push(format!(
+                    "{}: the report header is not at {header}",
+                    file.name
+                ));
             }
         }
-        let stem = path.file_stem()
+        let stem = path
+            .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         snapshot_settings("invalid").bind(|| insta::assert_snapshot!(stem, report));

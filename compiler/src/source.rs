@@ -48,6 +48,24 @@ impl Spanned<String> {
     pub fn as_str(&self) -> &str {
         &self.value
     }
+
+    /// The file span of bytes `start..end` of the string, when the scalar is written plainly or
+    /// quoted on one line (so the text maps onto the file); otherwise the whole value.
+    pub fn inner_span(&self, start: usize, end: usize) -> Span {
+        let written = self.span.len();
+        let text = self.value.len();
+        let offset = if written == text {
+            0
+        } else if written == text + 2 {
+            1
+        } else {
+            return self.span;
+        };
+        Span::new(
+            self.span.start + offset + start,
+            self.span.start + offset + end,
+        )
+    }
 }
 
 /// One spec file: its display name (as given on the command line) and its text.

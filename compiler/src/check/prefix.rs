@@ -3,8 +3,8 @@
 use super::Context;
 use crate::ast::S3;
 use crate::diagnostic::{codes, Diagnostic};
-use crate::ir::prefix::{parse_prefix, PrefixPart};
-use crate::source::{Span, Spanned};
+use crate::ir::prefix::{parse_pieces, parse_prefix, Piece, PrefixPart};
+use crate::source::Spanned;
 
 /// Prefix and ErrorOutputPrefix are at most 512 characters after evaluation.
 const MAX_PREFIX: usize = 512;
@@ -19,23 +19,25 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
         .collect();
 
     if let Some((p, parts)) = &prefix {
-        for part in parts {
+        for Piece { start, end, part } in parts {
+            let at = p.inner_span(*start, *end);
             match part {
                 PrefixPart::Firehose(v) if v == "error-output-type" => cx.push(
-                    Diagnostic::new(codes::ERROR_OUTPUT_TYPE_MISPLACED, p.span, format!("the prefix of {what} uses `!{{firehose:error-output-type}}`"))
+                    Diagnostic::new(codes::ERROR_OUTPUT_TYPE_MISPLACED, at, format!("the prefix of {what} uses `!{{firehose:error-output-type}}`"))
                         .with_label("only allowed in error_prefix")
                         .with_help("Firehose allows `!{firehose:error-output-type}` only in the error prefix; move it to `error_prefix`"),
                 ),
                 PrefixPart::PartitionKey(key) if !partition_keys.contains(key) => cx.push(
                     Diagnostic::new(
                         codes::BAD_PREFIX_EXPRESSION,
-                        p.span,
+                        at,
                         if partition_keys.contains(&partition_key_name(key)) {
                             format!("the prefix of {what} names partition key \"{key}\", but Firehose partition keys cannot contain `.`")
                         } else {
                             format!("the prefix of {what} uses partition key \"{key}\", which is not in partition_by")
                         },
                     )
+                    .with_label("not a partition key of this firehose")
                         .with_help(if partition_keys.contains(&partition_key_name(key)) {
                             format!("a nested field's key is named with `_` for `.`: write `!{{partitionKeyFromQuery:{}}}`", partition_key_name(key))
                         } else {
@@ -43,13 +45,16 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
                         }),
                 ),
                 PrefixPart::LambdaKey(key) => cx.push(
-                    Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.span, format!("the prefix of {what} uses `!{{partitionKeyFromLambda:{key}}}`, but kin generates no Lambda processor"))
+                    Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, at, format!("the prefix of {what} uses `!{{partitionKeyFromLambda:{key}}}`, but kin generates no Lambda processor"))
+                        .with_label("no Lambda partitioning")
                         .with_help("partition with `partition_by: [FIELD]`, which kin turns into `!{partitionKeyFromQuery:FIELD}`"),
                 ),
                 _ => {}
             }
         }
-        let has_expressions = parts.iter().any(|p| !matches!(p, PrefixPart::Literal(_)))
+        let has_expressions = parts
+            .iter()
+            .any(|p| !matches!(p.part, PrefixPart::Literal(_)))
             || !partition_keys.is_empty();
         if has_expressions && error_prefix.is_none() {
             cx.push(
@@ -67,10 +72,12 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
     }
 
     if let Some((p, parts)) = &error_prefix {
-        let has_expressions = parts.iter().any(|p| !matches!(p, PrefixPart::Literal(_)));
+        let has_expressions = parts
+            .iter()
+            .any(|p| !matches!(p.part, PrefixPart::Literal(_)));
         let has_type = parts
             .iter()
-            .any(|p| matches!(p, PrefixPart::Firehose(v) if v == "error-output-type"));
+            .any(|p| matches!(&p.part, PrefixPart::Firehose(v) if v == "error-output-type"));
         if has_expressions && !has_type {
             cx.push(
                 Diagnostic::new(codes::ERROR_OUTPUT_TYPE_MISPLACED, p.span, format!("the error_prefix of {what} has expressions but no `!{{firehose:error-output-type}}`"))
@@ -78,10 +85,11 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
                     .with_help("Firehose requires `!{firehose:error-output-type}` in an error prefix with expressions, e.g. `errors/!{firehose:error-output-type}/`"),
             );
         }
-        for part in parts {
+        for Piece { start, end, part } in parts {
             if let PrefixPart::PartitionKey(key) | PrefixPart::LambdaKey(key) = part {
                 cx.push(
-                    Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.span, format!("the error_prefix of {what} uses partition key \"{key}\""))
+                    Diagnostic::new(codes::BAD_PREFIX_EXPRESSION, p.inner_span(*start, *end), format!("the error_prefix of {what} uses partition key \"{key}\""))
+                        .with_label("not allowed in error_prefix")
                         .with_help("failed records have no partition keys: partition keys are allowed only in `prefix`"),
                 );
             }
@@ -91,13 +99,13 @@ pub(super) fn check(cx: &mut Context, s3: &S3, what: &str) {
 }
 
 /// Parses a prefix, reporting malformed expressions at their position inside the value.
-fn parts(cx: &mut Context, prefix: &Spanned<String>, what: &str) -> Vec<PrefixPart> {
-    let (parts, errors) = parse_prefix(&prefix.value);
+fn parts(cx: &mut Context, prefix: &Spanned<String>, what: &str) -> Vec<Piece> {
+    let (parts, errors) = parse_pieces(&prefix.value);
     for e in errors {
         cx.push(
             Diagnostic::new(
                 codes::BAD_PREFIX_EXPRESSION,
-                inner_span(prefix, e.start, e.end),
+                prefix.inner_span(e.start, e.end),
                 format!("{} in the prefix of {what}", e.message),
             )
             .with_label("invalid expression")
@@ -105,24 +113,6 @@ fn parts(cx: &mut Context, prefix: &Spanned<String>, what: &str) -> Vec<PrefixPa
         );
     }
     parts
-}
-
-/// Maps a byte range of a scalar's text onto the file, when the scalar is written plainly or
-/// quoted on one line; otherwise the whole value.
-fn inner_span(value: &Spanned<String>, start: usize, end: usize) -> Span {
-    let written = value.span.len();
-    let text = value.value.len();
-    let offset = if written == text {
-        0
-    } else if written == text + 2 {
-        1
-    } else {
-        return value.span;
-    };
-    Span::new(
-        value.span.start + offset + start,
-        value.span.start + offset + end,
-    )
 }
 
 fn length(cx: &mut Context, prefix: &Spanned<String>, what: &str, key: &str) {

@@ -3,7 +3,10 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde_json::{json, Value};
 
 use super::{codes, Diagnostic, Severity};
@@ -152,7 +155,9 @@ fn human(files: &[RenderedFile], color: bool) -> String {
         for diagnostic in rendered.diagnostics {
             let report = Report {
                 diagnostic,
-                source: CharColumns { file: rendered.file },
+                source: CharColumns {
+                    file: rendered.file,
+                },
                 file: rendered.file,
             };
             // Writing into a String cannot fail.

@@ -33,16 +33,34 @@ pub const FIREHOSE_VALUES: &[&str] = &["error-output-type", "random-string"];
 /// Java DateTimeFormatter letters Firehose users write in prefixes.
 const PATTERN_LETTERS: &str = "GuyDMLdQqYwWEecFahKkHmsSAnNVzOXxZp";
 
+/// A part of a prefix with its byte range in the prefix text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub start: usize,
+    pub end: usize,
+    pub part: PrefixPart,
+}
+
 /// Splits a prefix into literal text and expressions; collects every error.
 pub fn parse_prefix(text: &str) -> (Vec<PrefixPart>, Vec<PrefixError>) {
+    let (pieces, errors) = parse_pieces(text);
+    (pieces.into_iter().map(|p| p.part).collect(), errors)
+}
+
+/// Like [`parse_prefix`], keeping where each part is written.
+pub fn parse_pieces(text: &str) -> (Vec<Piece>, Vec<PrefixError>) {
     let mut parts = Vec::new();
     let mut errors = Vec::new();
     let mut literal = String::new();
+    let mut literal_start = 0;
     let mut pos = 0;
     while pos < text.len() {
         let rest = &text[pos..];
         if !rest.starts_with("!{") {
             let c = rest.chars().next().unwrap_or(' ');
+            if literal.is_empty() {
+                literal_start = pos;
+            }
             literal.push(c);
             pos += c.len_utf8();
             continue;
@@ -57,12 +75,16 @@ pub fn parse_prefix(text: &str) -> (Vec<PrefixPart>, Vec<PrefixError>) {
             break;
         };
         if !literal.is_empty() {
-            parts.push(PrefixPart::Literal(std::mem::take(&mut literal)));
+            parts.push(Piece {
+                start: literal_start,
+                end: pos,
+                part: PrefixPart::Literal(std::mem::take(&mut literal)),
+            });
         }
         let inner = &rest[2..close];
         let (start, end) = (pos, pos + close + 1);
         match expression(inner) {
-            Ok(part) => parts.push(part),
+            Ok(part) => parts.push(Piece { start, end, part }),
             Err((message, help)) => errors.push(PrefixError {
                 start,
                 end,
@@ -73,7 +95,11 @@ pub fn parse_prefix(text: &str) -> (Vec<PrefixPart>, Vec<PrefixError>) {
         pos = end;
     }
     if !literal.is_empty() {
-        parts.push(PrefixPart::Literal(literal));
+        parts.push(Piece {
+            start: literal_start,
+            end: text.len(),
+            part: PrefixPart::Literal(literal),
+        });
     }
     (parts, errors)
 }
