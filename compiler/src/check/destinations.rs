@@ -78,9 +78,13 @@ pub(super) fn check(cx: &mut Context) {
             DestinationKind::Redshift(r) => {
                 secret(cx, r.password.as_ref(), "the Redshift password", &what);
                 if let Some(url) = &r.jdbc_url {
-                    if url.value.to_ascii_lowercase().contains("password=") {
+                    if let Some(at) = url.value.to_ascii_lowercase().find("password=") {
+                        let end = url.value[at..]
+                            .find(['&', ';'])
+                            .map_or(url.value.len(), |e| at + e);
                         cx.push(
-                            Diagnostic::new(codes::LITERAL_SECRET, url.span, format!("the JDBC URL of {what} carries a password"))
+                            Diagnostic::new(codes::LITERAL_SECRET, url.inner_span(at, end), format!("the JDBC URL of {what} carries a password"))
+                                .with_label("password in clear text")
                                 .with_help("put the password in `password: ${secret:NAME}` and keep it out of the URL"),
                         );
                     }

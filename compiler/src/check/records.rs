@@ -148,10 +148,14 @@ fn event_time(cx: &mut Context, schema: &Schema, record: &RecordType, what: &str
         ),
         Some(ty) => cx.push(
             Diagnostic::new(codes::INVALID_EVENT_TIME, et.span, format!("event_time \"{}\" of {what} is {}, not a timestamp", et.value, ty))
-                .with_help("event_time must name a field of type `timestamp`"),
+                .with_help(if matches!(ty.ty, Type::Int) {
+                    "event_time must name a field of type `timestamp`; a `timestamp` field also reads epoch milliseconds".to_string()
+                } else {
+                    "event_time must name a field of type `timestamp`".to_string()
+                }),
         ),
         None => {
-            let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+            let names: Vec<&str> = record.fields.iter().filter(|f| f.ty.ty == Type::Timestamp).map(|f| f.name.as_str()).collect();
             cx.push(
                 Diagnostic::new(codes::INVALID_EVENT_TIME, et.span, format!("event_time \"{}\" is not a field of {what}", et.value))
                     .with_label("no such field")

@@ -437,12 +437,12 @@ fn firehose(r: &mut Reader, key: &Key, node: &Node) -> Firehose {
         encryption: f.get("encryption").and_then(|n| encryption(r, n, &what)),
         to: r
             .require(&f, "to", "{ s3: { bucket: my-bucket } }")
-            .and_then(|n| destination(r, n, &what)),
+            .and_then(|n| destination(r, n, f.key("to").map_or(n.span, |k| k.span), &what)),
         written: FIREHOSE_KEYS.iter().copied().filter(|k| f.has(k)).collect(),
     }
 }
 
-fn destination(r: &mut Reader, node: &Node, what: &str) -> Option<Destination> {
+fn destination(r: &mut Reader, node: &Node, key_span: Span, what: &str) -> Option<Destination> {
     let d = r.fields(
         node,
         format!("the destination of {what}"),
@@ -460,7 +460,7 @@ fn destination(r: &mut Reader, node: &Node, what: &str) -> Option<Destination> {
                 || matches!(node.kind, NodeKind::Null)
             {
                 r.push(
-                    Diagnostic::new(codes::MISSING_KEY, node.span, format!("{what} has no destination"))
+                    Diagnostic::new(codes::MISSING_KEY, key_span, format!("{what} has no destination"))
                         .with_help("add one of `s3:`, `redshift:`, `opensearch:`, `splunk:` or `http:` under `to:`"),
                 );
             }

@@ -73,12 +73,17 @@ fn syntax_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
         .map(|loc| location_span(file, &loc, 1))
         .unwrap_or_default();
     let message = first_line(&err.to_string());
+    let help = if message.contains("tab") {
+        "YAML does not allow tabs for indentation: indent with spaces"
+    } else {
+        "check the indentation and that every `key: value` pair is on its own line"
+    };
     Diagnostic::error(
         codes::YAML_SYNTAX,
         span,
         format!("this is not valid YAML: {message}"),
     )
-    .with_help("check the indentation and that every `key: value` pair is on its own line")
+    .with_help(help)
 }
 
 /// The parser's message without the position it carries: the report shows the position.
