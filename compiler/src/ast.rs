@@ -109,6 +109,22 @@ pub struct Sql {
     pub text: String,
     /// The span of the YAML value (for a block scalar, from the `|` to the end of the block).
     pub span: Span,
+    /// The file offset of the first character of each line of `text`, where it could be found
+    /// (a block scalar's lines are the file's lines minus the indentation).
+    pub line_offsets: Vec<Option<usize>>,
+}
+
+impl Sql {
+    /// The file offset of a byte offset into the SQL text (the value's start when unknown).
+    pub fn file_offset(&self, sql_offset: usize) -> usize {
+        let sql_offset = sql_offset.min(self.text.len());
+        let line = self.text[..sql_offset].matches('\n').count();
+        let line_start = self.text[..sql_offset].rfind('\n').map_or(0, |i| i + 1);
+        match self.line_offsets.get(line).copied().flatten() {
+            Some(file_line) => file_line + (sql_offset - line_start),
+            None => self.span.start,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

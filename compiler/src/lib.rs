@@ -15,6 +15,7 @@ pub mod emit;
 pub mod ir;
 pub mod json_schema;
 pub mod source;
+pub mod sql;
 pub mod syntax;
 
 use diagnostic::Diagnostic;

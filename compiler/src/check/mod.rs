@@ -9,6 +9,7 @@ mod graph;
 mod names;
 mod prefix;
 mod records;
+mod sql;
 mod streams;
 mod warnings;
 
@@ -33,12 +34,15 @@ pub fn check(spec: Spec) -> Checked {
     records::check_schemas(&mut cx);
     let mut graph = graph::build(&mut cx);
     records::type_streams(&mut cx, &mut graph);
+    sql::check(&mut cx, &mut graph);
+    records::type_firehoses(&mut cx, &mut graph);
     streams::check(&mut cx);
     destinations::check(&mut cx);
     capacity::check(&mut cx);
     warnings::check(&mut cx);
     let diagnostics = std::mem::take(&mut cx.diagnostics);
     let schemas = std::mem::take(&mut cx.schemas);
+    let analyses = std::mem::take(&mut cx.analyses);
     let name = spec
         .pipeline
         .as_ref()
@@ -50,6 +54,7 @@ pub fn check(spec: Spec) -> Checked {
             spec,
             schemas,
             graph,
+            analyses,
         },
         diagnostics,
     }
@@ -63,8 +68,12 @@ pub(crate) struct Context<'s> {
     pub nodes: IndexMap<&'s str, (NodeKind, Span)>,
     /// Schema name → its record type (only schemas whose every field type is valid).
     pub schemas: IndexMap<String, RecordType>,
-    /// Stream name → its record type, once known (declared, or from the writer's schema).
+    /// Stream name → its record type, once known (declared, or inferred from the SQL writing it).
     pub stream_types: IndexMap<String, RecordType>,
+    /// Analytics name → its output record type, once the SQL planned.
+    pub analytics_types: IndexMap<String, RecordType>,
+    /// Analytics name → what the SQL stage learned (plan, rewritten SQL), for `kin explain`.
+    pub analyses: IndexMap<String, crate::sql::Analysis>,
 }
 
 impl<'s> Context<'s> {
@@ -93,6 +102,8 @@ impl<'s> Context<'s> {
             nodes,
             schemas: IndexMap::new(),
             stream_types: IndexMap::new(),
+            analytics_types: IndexMap::new(),
+            analyses: IndexMap::new(),
         }
     }
 

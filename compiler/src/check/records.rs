@@ -267,6 +267,12 @@ pub(super) fn type_streams(cx: &mut Context, graph: &mut PipelineGraph) {
         };
         set_record(graph, &stream.name.value, record);
     }
+}
+
+/// Types firehoses and their destinations from their source stream or their Direct PUT writers
+/// (after the SQL stage has typed analytics outputs).
+pub(super) fn type_firehoses(cx: &mut Context, graph: &mut PipelineGraph) {
+    let spec = cx.spec;
     for firehose in &spec.firehoses {
         let record = match &firehose.from {
             Some(from) => cx.stream_types.get(&from.value).cloned(),
@@ -301,7 +307,14 @@ fn direct_put_type(cx: &mut Context, firehose: &str) -> Option<RecordType> {
                 .and_then(|s| cx.schemas.get(&s.value).map(|t| (p, s, t.clone())))
         })
         .collect();
-    let (_, first_schema, first) = writers.first()?.clone();
+    let Some((_, first_schema, first)) = writers.first().cloned() else {
+        // No producer: the first analytics writing here gives the type.
+        return spec
+            .analytics
+            .iter()
+            .filter(|a| a.to.as_ref().is_some_and(|t| t.value == firehose))
+            .find_map(|a| cx.analytics_types.get(&a.name.value).cloned());
+    };
     for (p, s, t) in &writers[1..] {
         let diffs = differences(&first, t);
         if !diffs.is_empty() {

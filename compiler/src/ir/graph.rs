@@ -114,4 +114,6 @@ pub struct Pipeline {
     pub spec: Spec,
     pub schemas: IndexMap<String, RecordType>,
     pub graph: PipelineGraph,
+    /// Per analytics node: its SQL's plan and output type (for `kin explain`).
+    pub analyses: IndexMap<String, crate::sql::Analysis>,
 }

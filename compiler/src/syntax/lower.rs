@@ -174,10 +174,41 @@ fn schema(r: &mut Reader, key: &Key, node: &Node) -> Schema {
 }
 
 fn field_decls(r: &mut Reader, node: &Node, what: &str) -> Vec<FieldDecl> {
-    r.entries(node, &format!("the fields of {what}"))
-        .into_iter()
-        .map(|(key, value)| field_decl(r, key, value, what))
-        .collect()
+    let entries = r.entries(node, &format!("the fields of {what}"));
+    let mut decls = Vec::new();
+    let mut i = 0;
+    while i < entries.len() {
+        let (key, value) = entries[i];
+        i += 1;
+        // In a flow mapping `{ a: decimal(10,2) }` YAML splits at the comma: the rest of the
+        // type arrives as keys such as `2)`. Report the cut, and skip the pieces.
+        let unbalanced = matches!(&value.kind, NodeKind::Str(t) if t.matches('(').count() > t.matches(')').count() || t.matches('<').count() > t.matches('>').count());
+        let is_piece = |k: &Key| {
+            k.name.contains([')', '>']) || k.name.starts_with(|c: char| c.is_ascii_digit())
+        };
+        if unbalanced && entries.get(i).is_some_and(|(k, _)| is_piece(k)) {
+            while entries.get(i).is_some_and(|(k, _)| is_piece(k)) {
+                i += 1;
+            }
+            let text = match &value.kind {
+                NodeKind::Str(t) => t.clone(),
+                _ => String::new(),
+            };
+            r.push(
+                Diagnostic::new(codes::UNKNOWN_TYPE, value.span, format!("the type of field \"{}\" of {what} is cut off at a comma: `{text}`", key.name))
+                    .with_label("YAML split the type here")
+                    .with_help("inside `{ … }` a comma separates entries: quote the type (`\"decimal(10,2)\"`) or write the fields one per line"),
+            );
+            decls.push(FieldDecl {
+                name: name_of(key),
+                ty: None,
+                nested: Vec::new(),
+            });
+            continue;
+        }
+        decls.push(field_decl(r, key, value, what));
+    }
+    decls
 }
 
 fn field_decl(r: &mut Reader, key: &Key, node: &Node, what: &str) -> FieldDecl {
@@ -374,6 +405,7 @@ fn analytics(r: &mut Reader, key: &Key, node: &Node) -> Analytics {
             NodeKind::Str(text) => Some(Sql {
                 text: text.clone(),
                 span: n.span,
+                line_offsets: Vec::new(),
             }),
             _ => {
                 r.wrong_kind(n, "a string of SQL", &format!("the sql of {what}"));
