@@ -124,3 +124,135 @@ pub fn analyze(sql: &str, inputs: &[TableInput]) -> Analysis {
     }
     analysis
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::types::{Field, FieldType, Type};
+
+    fn clicks() -> Vec<TableInput> {
+        let f = |name: &str, ty: Type, nullable: bool| Field {
+            name: name.into(),
+            ty: FieldType { ty, nullable },
+        };
+        vec![TableInput {
+            name: "clicks".into(),
+            record: RecordType {
+                fields: vec![
+                    f("page", Type::String, false),
+                    f("referrer", Type::String, true),
+                    f("ms", Type::Int, false),
+                    f("ts", Type::Timestamp, false),
+                ],
+            },
+            event_time: Some("ts".into()),
+        }]
+    }
+
+    fn output(sql: &str) -> Vec<String> {
+        let a = analyze(sql, &clicks());
+        assert!(a.problems.is_empty(), "{sql}: {:?}", a.problems);
+        a.output
+            .map(|o| {
+                o.fields
+                    .iter()
+                    .map(|f| format!("{}:{}", f.name, f.ty))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn codes_of(sql: &str) -> Vec<&'static str> {
+        analyze(sql, &clicks())
+            .problems
+            .iter()
+            .map(|p| p.code.id)
+            .collect()
+    }
+
+    #[test]
+    fn every_window_kind_types_like_flink() {
+        let tumble = "SELECT page, window_start, window_end, COUNT(*) AS n, AVG(ms) AS avg_ms FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY page, window_start, window_end";
+        assert_eq!(
+            output(tumble),
+            [
+                "page:string",
+                "window_start:timestamp",
+                "window_end:timestamp",
+                "n:int",
+                "avg_ms:float"
+            ]
+        );
+        let hop = "SELECT window_start, window_end, SUM(ms) AS total FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)) GROUP BY window_start, window_end";
+        assert_eq!(
+            output(hop),
+            [
+                "window_start:timestamp",
+                "window_end:timestamp",
+                "total:int"
+            ]
+        );
+        let cumulate = "SELECT window_start, window_end, MAX(referrer) AS r FROM TABLE(CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' MINUTE, INTERVAL '1' HOUR)) GROUP BY window_start, window_end";
+        assert_eq!(
+            output(cumulate),
+            [
+                "window_start:timestamp",
+                "window_end:timestamp",
+                "r:string?"
+            ]
+        );
+        let session = "SELECT page, window_start, window_end, COUNT(*) AS n FROM TABLE(SESSION(TABLE clicks PARTITION BY page, DESCRIPTOR(ts), INTERVAL '5' MINUTE)) GROUP BY page, window_start, window_end";
+        assert_eq!(
+            output(session),
+            [
+                "page:string",
+                "window_start:timestamp",
+                "window_end:timestamp",
+                "n:int"
+            ]
+        );
+    }
+
+    #[test]
+    fn nullability_follows_flink() {
+        let sql = "SELECT UPPER(page) AS p, UPPER(referrer) AS r, COALESCE(referrer, page) AS c, CAST(ms AS STRING) AS s FROM clicks";
+        assert_eq!(
+            output(sql),
+            ["p:string", "r:string?", "c:string", "s:string"]
+        );
+    }
+
+    #[test]
+    fn streaming_rules() {
+        assert_eq!(
+            codes_of("SELECT page, COUNT(*) AS n FROM clicks GROUP BY page"),
+            ["K0104"]
+        );
+        assert_eq!(codes_of("SELECT page FROM clicks LIMIT 5"), ["K0109"]);
+        assert_eq!(codes_of("SELECT UPPER(page) FROM clicks"), ["K0108"]);
+        assert_eq!(codes_of("SELECT page, NOW() AS t FROM clicks"), ["K0109"]);
+        assert_eq!(
+            codes_of("SELECT page FROM clicks UNION SELECT page FROM clicks"),
+            ["K0109"]
+        );
+        assert_eq!(codes_of("SELECT page FROM views"), ["K0107"]);
+        assert_eq!(codes_of("SELECT pag FROM clicks"), ["K0102"]);
+        assert_eq!(codes_of("SELECT page + 1 AS x FROM clicks"), ["K0103"]);
+        assert_eq!(codes_of("SELEC page FROM clicks"), ["K0101"]);
+        let not_event_time = "SELECT window_start FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(page), INTERVAL '1' MINUTE))";
+        assert_eq!(codes_of(not_event_time), ["K0105"]);
+        let hop = "SELECT window_start FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' MINUTE, INTERVAL '5' MINUTE))";
+        assert_eq!(codes_of(hop), ["K0112"]);
+        let as_string = "SELECT CONCAT(window_start, '!') AS s FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))";
+        assert_eq!(codes_of(as_string), ["K0110"]);
+    }
+
+    #[test]
+    fn positions_point_into_the_sql_as_written() {
+        let sql = "SELECT page, window_start\nFROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\nWHERE pag = 'x'";
+        let a = analyze(sql, &clicks());
+        let p = a.problems.first().expect("a problem");
+        assert_eq!(p.code.id, "K0102");
+        assert_eq!(&sql[p.range.0..p.range.1], "pag");
+    }
+}
