@@ -176,8 +176,11 @@ fn problem(error: &DataFusionError, rewritten: &Rewritten) -> Problem {
         _ => codes::SQL_TYPE,
     };
     let mut p = Problem::new(code, range, sentence(&message));
-    p.help = help.map(|h| sentence(&h));
+    p.help = help.map(|h| did_you_mean(&sentence(&h)));
     p.notes = notes.into_iter().map(|(r, n)| (r, sentence(&n))).collect();
+    if code == codes::SQL_UNKNOWN_NAME {
+        p.label = Some("not found".into());
+    }
     p
 }
 
@@ -217,5 +220,16 @@ fn sentence(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// DataFusion's "possible column clicks.page" as kin's "did you mean `page`?".
+fn did_you_mean(help: &str) -> String {
+    match help.strip_prefix("possible column ") {
+        Some(column) => {
+            let name = column.rsplit('.').next().unwrap_or(column);
+            format!("did you mean `{name}`?")
+        }
+        None => help.to_string(),
     }
 }
