@@ -15,7 +15,7 @@ pub fn generated_spec(groups: usize) -> String {
     for k in 0..10 {
         let _ = write!(
             s,
-            "  Event{k}:\n    fields:\n      id: string\n      user: string\n      amount: decimal(12,2)\n      tags: list<string>\n      device: {{ os: string, version: string? }}\n      ts: timestamp\n    event_time: ts\n    watermark: 5s\n"
+            "  Event{k}:\n    fields:\n      id: string\n      user_id: string\n      amount: decimal(12,2)\n      tags: list<string>\n      device: {{ os: string, version: string? }}\n      ts: timestamp\n    event_time: ts\n    watermark: 5s\n"
         );
     }
     s.push_str("producers:\n");
@@ -30,7 +30,7 @@ pub fn generated_spec(groups: usize) -> String {
     for i in 0..groups {
         let _ = writeln!(
             s,
-            "  s{i}: {{ schema: Event{}, shards: 2, partition_key: user, retention: 48h }}",
+            "  s{i}: {{ schema: Event{}, shards: 2, partition_key: user_id, retention: 48h }}",
             i % 10
         );
         let _ = writeln!(s, "  o{i}: {{ mode: on_demand }}");
@@ -39,7 +39,7 @@ pub fn generated_spec(groups: usize) -> String {
     for i in 0..groups {
         let _ = write!(
             s,
-            "  a{i}:\n    from: s{i}\n    to: o{i}\n    sql: |\n      SELECT user, window_start, window_end, COUNT(*) AS n\n      FROM TABLE(TUMBLE(TABLE s{i}, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n      GROUP BY user, window_start, window_end\n"
+            "  a{i}:\n    from: s{i}\n    to: o{i}\n    sql: |\n      SELECT user_id, window_start, window_end, COUNT(*) AS n\n      FROM TABLE(TUMBLE(TABLE s{i}, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n      GROUP BY user_id, window_start, window_end\n"
         );
     }
     s.push_str("firehoses:\n");

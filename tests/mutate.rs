@@ -173,6 +173,8 @@ fn assert_positions_valid(file: &SourceFile) {
     // The graph of whatever was understood can always be printed.
     let _ = kin::emit::graph::to_json(&compiled.pipeline);
     let _ = kin::emit::graph::to_dot(&compiled.pipeline);
+    // So can its Flink SQL, errors or not.
+    let _ = kin::emit::flink::flink_sql(&compiled.pipeline);
 }
 
 proptest! {

@@ -117,7 +117,10 @@ pub struct Sql {
 impl Sql {
     /// The file offset of a byte offset into the SQL text (the value's start when unknown).
     pub fn file_offset(&self, sql_offset: usize) -> usize {
-        let sql_offset = sql_offset.min(self.text.len());
+        let mut sql_offset = sql_offset.min(self.text.len());
+        while !self.text.is_char_boundary(sql_offset) {
+            sql_offset -= 1;
+        }
         let line = self.text[..sql_offset].matches('\n').count();
         let line_start = self.text[..sql_offset].rfind('\n').map_or(0, |i| i + 1);
         match self.line_offsets.get(line).copied().flatten() {

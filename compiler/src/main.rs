@@ -1,6 +1,7 @@
 //! The `kin` command line: the only part of kin that reads files, writes output and exits.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -43,8 +44,39 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Generate the files a target deploys: `--target flink-sql` writes one `NAME.sql` per
+    /// analytics node.
+    ///
+    /// Prints each file written. Exit status: 0 when the files are written (warnings are
+    /// printed), 1 when the spec has errors (nothing is written), 2 when a file cannot be read
+    /// or written or the command line is wrong.
+    Build {
+        /// The spec file (pipeline.yaml).
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// What to generate.
+        #[arg(long, value_enum)]
+        target: Target,
+        /// Where to write [default: build/PIPELINE/TARGET/].
+        #[arg(short, long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Print the JSON Schema of pipeline.yaml (for editor completion).
     Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Target {
+    /// Flink SQL for Managed Service for Apache Flink: one file per analytics node.
+    FlinkSql,
+}
+
+impl Target {
+    fn dir_name(self) -> &'static str {
+        match self {
+            Target::FlinkSql => "flink-sql",
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -83,6 +115,7 @@ fn main() -> ExitCode {
             color,
         } => check(&files, format, deny_warnings, color),
         Command::Graph { file, format } => graph(&file, format),
+        Command::Build { file, target, out } => build(&file, target, out),
         Command::Schema => {
             print(&kin::json_schema::json_schema_text());
             ExitCode::SUCCESS
@@ -168,13 +201,17 @@ fn summary(files: usize, errors: usize, warnings: usize) -> String {
     }
 }
 
-fn graph(path: &str, format: GraphFormat) -> ExitCode {
-    let file = match read(path) {
-        Ok(file) => file,
-        Err(code) => return code,
-    };
+/// Compiles a file for a command that needs it free of errors: prints the diagnostics (when
+/// there is an error, or any when `show_warnings`) and refuses with exit 1 on errors.
+fn compile_clean(
+    path: &str,
+    command: &str,
+    show_warnings: bool,
+) -> Result<kin::Compiled, ExitCode> {
+    let file = read(path)?;
     let compiled = kin::compile(&file);
-    if compiled.errors() > 0 {
+    let errors = compiled.errors();
+    if errors > 0 || (show_warnings && !compiled.diagnostics.is_empty()) {
         let rendered = [RenderedFile {
             file: &file,
             diagnostics: &compiled.diagnostics,
@@ -183,9 +220,19 @@ fn graph(path: &str, format: GraphFormat) -> ExitCode {
             "{}",
             diagnostic::render(Format::Human { color: false }, &rendered)
         );
-        eprintln!("kin graph: {path} has errors; run `kin check {path}`");
-        return ExitCode::from(1);
     }
+    if errors > 0 {
+        eprintln!("kin {command}: {path} has errors; run `kin check {path}`");
+        return Err(ExitCode::from(1));
+    }
+    Ok(compiled)
+}
+
+fn graph(path: &str, format: GraphFormat) -> ExitCode {
+    let compiled = match compile_clean(path, "graph", false) {
+        Ok(compiled) => compiled,
+        Err(code) => return code,
+    };
     let text = match format {
         GraphFormat::Json => {
             let mut text =
@@ -198,5 +245,37 @@ fn graph(path: &str, format: GraphFormat) -> ExitCode {
         GraphFormat::Mermaid => kin::emit::graph::to_mermaid(&compiled.pipeline),
     };
     print(&text);
+    ExitCode::SUCCESS
+}
+
+fn build(path: &str, target: Target, out: Option<PathBuf>) -> ExitCode {
+    let compiled = match compile_clean(path, "build", true) {
+        Ok(compiled) => compiled,
+        Err(code) => return code,
+    };
+    let pipeline = &compiled.pipeline;
+    let files = match target {
+        Target::FlinkSql => kin::emit::flink::flink_sql(pipeline),
+    };
+    let dir = out.unwrap_or_else(|| {
+        Path::new("build")
+            .join(&pipeline.name)
+            .join(target.dir_name())
+    });
+    if let Err(err) = std::fs::create_dir_all(&dir) {
+        eprintln!("error: cannot create {}: {err}", dir.display());
+        return ExitCode::from(2);
+    }
+    for (relative, content) in &files {
+        let written = dir.join(relative);
+        if let Err(err) = std::fs::write(&written, content) {
+            eprintln!("error: cannot write {}: {err}", written.display());
+            return ExitCode::from(2);
+        }
+        print(&format!("{}\n", written.display()));
+    }
+    if files.is_empty() {
+        eprintln!("kin build: {path} has no analytics: no Flink SQL to write");
+    }
     ExitCode::SUCCESS
 }

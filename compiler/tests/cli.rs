@@ -245,11 +245,146 @@ fn graph_formats() {
     assert!(stderr(&broken).contains("K0007"));
 }
 
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+        .join("pipeline.yaml")
+}
+
+/// A fresh empty directory.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kin-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn build_flink_sql_writes_one_file_per_analytics() {
+    let out_dir = temp_dir("build-out");
+    let spec = example("clickstream");
+    let out = kin(&[
+        "build",
+        p(&spec),
+        "--target",
+        "flink-sql",
+        "-o",
+        p(&out_dir),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = out_dir.join("views_per_page.sql");
+    assert_eq!(stdout(&out), format!("{}\n", written.display()));
+    let sql = std::fs::read_to_string(&written).expect("views_per_page.sql");
+    assert!(sql.starts_with("-- Flink SQL of analytics \"views_per_page\""));
+    assert!(sql.contains("CREATE TABLE `clicks` ("), "{sql}");
+    assert!(sql.contains("INSERT INTO `page_views`\nSELECT"), "{sql}");
+    let entries = std::fs::read_dir(&out_dir).map_or(0, |d| d.count());
+    assert_eq!(entries, 1);
+}
+
+#[test]
+fn build_defaults_to_build_pipeline_target() {
+    let cwd = temp_dir("build-default");
+    let spec = example("iot-events");
+    let out = Command::new(env!("CARGO_BIN_EXE_kin"))
+        .args(["build", p(&spec), "--target", "flink-sql"])
+        .current_dir(&cwd)
+        .output()
+        .expect("run kin");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "build/iot-telemetry/flink-sql/device_averages.sql\n"
+    );
+    assert!(cwd
+        .join("build/iot-telemetry/flink-sql/device_averages.sql")
+        .is_file());
+}
+
+#[test]
+fn build_refuses_a_spec_with_errors() {
+    let out_dir = temp_dir("build-broken");
+    let out = kin(&[
+        "build",
+        p(&spec("build-broken", BROKEN)),
+        "--target",
+        "flink-sql",
+        "-o",
+        p(&out_dir.join("sql")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(
+        text.contains("K0007") && text.contains("did you mean `clicks`?"),
+        "{text}"
+    );
+    assert!(text.contains("kin build: ") && text.contains("has errors; run `kin check "));
+    assert!(stdout(&out).is_empty());
+    assert!(!out_dir.join("sql").exists(), "nothing is written");
+}
+
+#[test]
+fn build_without_analytics_writes_nothing() {
+    let out_dir = temp_dir("build-none");
+    let out = kin(&[
+        "build",
+        p(&spec("build-none", CLEAN)),
+        "--target=flink-sql",
+        "--out",
+        p(&out_dir),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("has no analytics"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn build_usage_errors_exit_two() {
+    let clickstream = example("clickstream");
+    let no_target = kin(&["build", p(&clickstream)]);
+    assert_eq!(no_target.status.code(), Some(2), "--target is required");
+    let unknown = kin(&["build", p(&clickstream), "--target", "terraform"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("flink-sql"),
+        "{}",
+        stderr(&unknown)
+    );
+    let missing = kin(&[
+        "build",
+        "/nonexistent/pipeline.yaml",
+        "--target",
+        "flink-sql",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    // An output directory that cannot be created (its parent is a file).
+    let file = spec("build-parent-file", CLEAN);
+    let blocked = kin(&[
+        "build",
+        p(&clickstream),
+        "--target",
+        "flink-sql",
+        "-o",
+        p(&file.join("sql")),
+    ]);
+    assert_eq!(blocked.status.code(), Some(2));
+    assert!(
+        stderr(&blocked).contains("cannot create"),
+        "{}",
+        stderr(&blocked)
+    );
+}
+
 #[test]
 fn help_lists_the_commands() {
     let out = kin(&["--help"]);
     let text = stdout(&out);
-    for command in ["check", "graph", "schema"] {
+    for command in ["check", "graph", "build", "schema"] {
         assert!(text.contains(command), "{text}");
     }
 }

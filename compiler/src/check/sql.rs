@@ -44,8 +44,17 @@ fn check_one(cx: &mut Context, graph: &mut PipelineGraph, analytics: &Analytics)
     if analytics.from.is_empty() {
         return; // no inputs to plan against: the missing `from` is already reported
     }
-    let mut inputs = Vec::new();
-    for from in &analytics.from {
+    let mut inputs: Vec<TableInput> = Vec::new();
+    for (i, from) in analytics.from.iter().enumerate() {
+        if let Some(first) = analytics.from[..i].iter().find(|f| f.value == from.value) {
+            cx.push(
+                Diagnostic::new(codes::DUPLICATE_NAME, from.span, format!("analytics \"{}\" lists stream \"{}\" twice in `from`", analytics.name.value, from.value))
+                    .with_label("listed again")
+                    .with_secondary(first.span, "first listed here")
+                    .with_help("list each input once; to read a stream twice in the SQL, give it two aliases (`FROM s AS a JOIN s AS b …`)"),
+            );
+            continue;
+        }
         let Some(record) = cx.stream_types.get(&from.value) else {
             // An unknown or untyped input is reported where it is declared or written.
             return;

@@ -180,7 +180,7 @@ mod tests {
                 "window_start:timestamp",
                 "window_end:timestamp",
                 "n:int",
-                "avg_ms:float"
+                "avg_ms:int"
             ]
         );
         let hop = "SELECT window_start, window_end, SUM(ms) AS total FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)) GROUP BY window_start, window_end";

@@ -3,7 +3,7 @@
 //! SUM/AVG/MIN/MAX of a non-null column non-null. kin recomputes each output column's
 //! nullability over the logical plan with those rules, falling back to DataFusion's answer.
 
-use datafusion::logical_expr::{Expr, JoinType, LogicalPlan};
+use datafusion::logical_expr::{Expr, ExprSchemable, JoinType, LogicalPlan};
 
 /// Scalar functions that return null only when an argument is null.
 const NULL_IN_NULL_OUT: &[&str] = &[
@@ -97,12 +97,7 @@ pub(super) fn of(plan: &LogicalPlan) -> Vec<bool> {
             fallback()
                 .iter()
                 .enumerate()
-                .map(|(i, df)| {
-                    inputs
-                        .iter()
-                        .map(|n| n.get(i).copied().unwrap_or(*df))
-                        .any(|n| n)
-                })
+                .map(|(i, df)| inputs.iter().any(|n| n.get(i).copied().unwrap_or(*df)))
                 .collect()
         }
         LogicalPlan::Join(j) => {
@@ -192,5 +187,66 @@ fn aggregate(e: &Expr, input: &LogicalPlan, nullable: &[bool], grouped: bool) ->
             }
         }
         _ => None,
+    }
+}
+
+/// Output columns that are an AVG of an integer column: Flink averages integers as integers
+/// (`AVG(BIGINT)` is `BIGINT`, truncated), where DataFusion returns a DOUBLE.
+pub(super) fn integer_averages(plan: &LogicalPlan) -> Vec<bool> {
+    let none = || vec![false; plan.schema().fields().len()];
+    match plan {
+        LogicalPlan::Projection(p) => {
+            let input = integer_averages(&p.input);
+            p.expr
+                .iter()
+                .map(|e| passes_through(e, &p.input, &input))
+                .collect()
+        }
+        LogicalPlan::Aggregate(a) => {
+            let input = integer_averages(&a.input);
+            let group = a
+                .group_expr
+                .iter()
+                .map(|e| passes_through(e, &a.input, &input));
+            let aggregates = a.aggr_expr.iter().map(|e| is_integer_average(e, &a.input));
+            let out: Vec<bool> = group.chain(aggregates).collect();
+            if out.len() == plan.schema().fields().len() {
+                out
+            } else {
+                none()
+            }
+        }
+        LogicalPlan::Filter(f) => integer_averages(&f.input),
+        LogicalPlan::SubqueryAlias(s) => integer_averages(&s.input),
+        LogicalPlan::Sort(s) => integer_averages(&s.input),
+        LogicalPlan::Limit(l) => integer_averages(&l.input),
+        _ => none(),
+    }
+}
+
+/// A column (possibly aliased) that refers to an integer-average column of the input.
+fn passes_through(e: &Expr, input: &LogicalPlan, averages: &[bool]) -> bool {
+    match e {
+        Expr::Alias(a) => passes_through(&a.expr, input, averages),
+        Expr::Column(c) => input
+            .schema()
+            .index_of_column(c)
+            .ok()
+            .and_then(|i| averages.get(i).copied())
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+fn is_integer_average(e: &Expr, input: &LogicalPlan) -> bool {
+    match e {
+        Expr::Alias(a) => is_integer_average(&a.expr, input),
+        Expr::AggregateFunction(f) if f.func.name().eq_ignore_ascii_case("avg") => f
+            .params
+            .args
+            .first()
+            .and_then(|arg| arg.get_type(input.schema()).ok())
+            .is_some_and(|t| t.is_integer()),
+        _ => false,
     }
 }

@@ -114,8 +114,13 @@ pub(super) fn plan(
     let mut fields = Vec::new();
     let mut problems = Vec::new();
     let nullable = super::nullability::of(&plan);
+    let integer_averages = super::nullability::integer_averages(&plan);
     for (i, field) in plan.schema().fields().iter().enumerate() {
-        match kin_type(field.data_type()) {
+        let flink_type = match integer_averages.get(i) {
+            Some(true) => Some(Type::Int),
+            _ => kin_type(field.data_type()),
+        };
+        match flink_type {
             Some(ty) => {
                 // Flink's window columns are never null.
                 let window_column = windowed && WINDOW_COLUMNS.contains(&field.name().as_str());

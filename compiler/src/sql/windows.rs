@@ -397,6 +397,11 @@ fn check_window(
             .label("no event time")
             .help("add `event_time: FIELD` (a timestamp field) to the stream's schema: windows close by event time"));
     };
+    if event_time.contains('.') {
+        return Err(Problem::new(codes::SQL_NO_EVENT_TIME, table_range, format!("{} windows stream \"{}\", whose event_time \"{event_time}\" is a nested field", w.kind.name(), w.table))
+            .label("nested event time")
+            .help("Flink needs a top-level timestamp column as the event time: move the field to the top level of the schema"));
+    }
     if &w.time_column != event_time {
         return Err(Problem::new(
             codes::SQL_WINDOW_NOT_EVENT_TIME,
