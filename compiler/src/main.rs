@@ -61,6 +61,19 @@ enum Command {
         #[arg(short, long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Explain analytics: each node's inferred output type, its windows and its query plan.
+    ///
+    /// With NODE, explains that node (of any kind). Exit status: 0, or 1 when the spec has
+    /// errors (the explanation is still printed, with the diagnostics on stderr), 2 when the
+    /// file cannot be read or NODE does not exist.
+    Explain {
+        /// The spec file (pipeline.yaml).
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// A node to explain (default: every analytics node).
+        #[arg(value_name = "NODE")]
+        node: Option<String>,
+    },
     /// Print the JSON Schema of pipeline.yaml (for editor completion).
     Schema,
 }
@@ -116,6 +129,7 @@ fn main() -> ExitCode {
         } => check(&files, format, deny_warnings, color),
         Command::Graph { file, format } => graph(&file, format),
         Command::Build { file, target, out } => build(&file, target, out),
+        Command::Explain { file, node } => explain(&file, node.as_deref()),
         Command::Schema => {
             print(&kin::json_schema::json_schema_text());
             ExitCode::SUCCESS
@@ -276,6 +290,29 @@ fn build(path: &str, target: Target, out: Option<PathBuf>) -> ExitCode {
     }
     if files.is_empty() {
         eprintln!("kin build: {path} has no analytics: no Flink SQL to write");
+    }
+    ExitCode::SUCCESS
+}
+
+fn explain(path: &str, node: Option<&str>) -> ExitCode {
+    let file = match read(path) {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let compiled = kin::compile(&file);
+    let Some(text) = kin::emit::explain::explain(&compiled.pipeline, node) else {
+        let names: Vec<&str> = compiled.pipeline.graph.nodes().map(|n| n.name.as_str()).collect();
+        eprintln!("error: {path} has no node \"{}\"", node.unwrap_or_default());
+        if let Some(help) = diagnostic::did_you_mean(node.unwrap_or_default(), names.iter().copied()) {
+            eprintln!("help: {help}");
+        }
+        return ExitCode::from(2);
+    };
+    print(&text);
+    if compiled.errors() > 0 {
+        let rendered = [RenderedFile { file: &file, diagnostics: &compiled.diagnostics }];
+        eprint!("{}", diagnostic::render(Format::Human { color: false }, &rendered));
+        return ExitCode::from(1);
     }
     ExitCode::SUCCESS
 }

@@ -399,3 +399,45 @@ fn committed_json_schema_is_current() {
         "spec/pipeline.schema.json is stale: run `cargo run -p kin-compiler -- schema > spec/pipeline.schema.json`"
     );
 }
+
+const WINDOWED: &str = "\
+pipeline: demo
+schemas:
+  Click:
+    fields: { page: string, ms: int, ts: timestamp }
+    event_time: ts
+producers:
+  web: { schema: Click, to: clicks, rate: 100/s }
+streams:
+  clicks: { schema: Click, shards: 1 }
+  views: { mode: on_demand }
+analytics:
+  per_page:
+    from: clicks
+    to: views
+    sql: |
+      SELECT page, window_start, window_end, COUNT(*) AS n
+      FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '5' MINUTE))
+      GROUP BY page, window_start, window_end
+firehoses:
+  archive:
+    from: views
+    to: { s3: { bucket: demo-archive } }
+";
+
+#[test]
+fn explain_prints_types_windows_and_plans() {
+    let path = spec("explain", WINDOWED);
+    let out = kin(&["explain", p(&path)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("analytics per_page\n  reads clicks → writes views\n"), "{text}");
+    assert!(text.contains("    n             int\n"), "{text}");
+    assert!(text.contains("  window: HOP over clicks on ts (1m, 5m)"), "{text}");
+    assert!(text.contains("Aggregate: groupBy="), "{text}");
+    let stream = stdout(&kin(&["explain", p(&path), "views"]));
+    assert!(stream.starts_with("stream views\n  record type:\n    page "), "{stream}");
+    let missing = kin(&["explain", p(&path), "veiws"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("did you mean `views`?"));
+}
