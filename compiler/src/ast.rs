@@ -20,6 +20,35 @@ pub struct Spec {
     pub firehoses: Vec<Firehose>,
 }
 
+impl Spec {
+    /// The producers whose `to` names `target`.
+    pub fn producers_to<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a Producer> + 'a {
+        self.producers
+            .iter()
+            .filter(move |p| p.to.as_ref().is_some_and(|t| t.value == target))
+    }
+
+    /// The analytics whose `to` names `target`.
+    pub fn analytics_to<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a Analytics> + 'a {
+        self.analytics
+            .iter()
+            .filter(move |a| a.to.as_ref().is_some_and(|t| t.value == target))
+    }
+}
+
+/// The record fields of declarations whose every type is known.
+pub fn declared_fields(decls: &[FieldDecl]) -> Option<Vec<crate::ir::types::Field>> {
+    decls
+        .iter()
+        .map(|d| {
+            d.ty.as_ref().map(|t| crate::ir::types::Field {
+                name: d.name.value.clone(),
+                ty: t.value.clone(),
+            })
+        })
+        .collect()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordFormat {
     Json,

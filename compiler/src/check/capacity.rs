@@ -23,12 +23,7 @@ struct Load {
 }
 
 fn load(cx: &Context, target: &str, key_bytes: u64) -> Option<Load> {
-    let writers: Vec<&Producer> = cx
-        .spec
-        .producers
-        .iter()
-        .filter(|p| p.to.as_ref().is_some_and(|t| t.value == target))
-        .collect();
+    let writers: Vec<&Producer> = cx.spec.producers_to(target).collect();
     let mut load = Load {
         records: 0.0,
         bytes: 0.0,

@@ -5,7 +5,7 @@ use super::Context;
 use crate::ast::{FieldDecl, RecordFormat, Schema};
 use crate::diagnostic::{codes, did_you_mean, Diagnostic};
 use crate::ir::graph::{NodeKind, PipelineGraph, Record};
-use crate::ir::types::{Field, FieldType, RecordType, Type};
+use crate::ir::types::{FieldType, RecordType, Type};
 
 pub(super) fn check_schemas(cx: &mut Context) {
     let spec = cx.spec;
@@ -17,16 +17,7 @@ pub(super) fn check_schemas(cx: &mut Context) {
         }
 
         csv_rules(cx, schema, &what);
-        let fields: Option<Vec<Field>> = schema
-            .fields
-            .iter()
-            .map(|d| {
-                d.ty.as_ref().map(|t| Field {
-                    name: d.name.value.clone(),
-                    ty: t.value.clone(),
-                })
-            })
-            .collect();
+        let fields = crate::ast::declared_fields(&schema.fields);
         let Some(fields) = fields.filter(|f| !f.is_empty()) else {
             continue;
         };
@@ -243,15 +234,11 @@ pub(super) fn type_streams(cx: &mut Context, graph: &mut PipelineGraph) {
         let record = match cx.stream_types.get(&stream.name.value) {
             Some(t) => Record::Known(t.clone()),
             None => {
-                let fed_by_analytics = spec
-                    .analytics
-                    .iter()
-                    .any(|a| a.to.as_ref().is_some_and(|t| t.value == stream.name.value));
+                let fed_by_analytics = spec.analytics_to(&stream.name.value).next().is_some();
                 if stream.schema.is_none() && !fed_by_analytics {
                     let writer_schema = spec
-                        .producers
-                        .iter()
-                        .find(|p| p.to.as_ref().is_some_and(|t| t.value == stream.name.value))
+                        .producers_to(&stream.name.value)
+                        .next()
                         .and_then(|p| p.schema.as_ref());
                     cx.push(
                         Diagnostic::new(codes::UNTYPED_STREAM, stream.name.span, format!("stream \"{}\" has no schema", stream.name.value))
@@ -298,9 +285,7 @@ pub(super) fn type_firehoses(cx: &mut Context, graph: &mut PipelineGraph) {
 fn direct_put_type(cx: &mut Context, firehose: &str) -> Option<RecordType> {
     let spec = cx.spec;
     let writers: Vec<_> = spec
-        .producers
-        .iter()
-        .filter(|p| p.to.as_ref().is_some_and(|t| t.value == firehose))
+        .producers_to(firehose)
         .filter_map(|p| {
             p.schema
                 .as_ref()
@@ -310,9 +295,7 @@ fn direct_put_type(cx: &mut Context, firehose: &str) -> Option<RecordType> {
     let Some((_, first_schema, first)) = writers.first().cloned() else {
         // No producer: the first analytics writing here gives the type.
         return spec
-            .analytics
-            .iter()
-            .filter(|a| a.to.as_ref().is_some_and(|t| t.value == firehose))
+            .analytics_to(firehose)
             .find_map(|a| cx.analytics_types.get(&a.name.value).cloned());
     };
     for (p, s, t) in &writers[1..] {

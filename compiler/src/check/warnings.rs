@@ -93,14 +93,8 @@ pub(super) fn check(cx: &mut Context) {
         }
         let fed = firehose.from.is_some()
             || firehose.written.contains(&"from")
-            || spec
-                .producers
-                .iter()
-                .any(|p| p.to.as_ref().is_some_and(|t| &t.value == name))
-            || spec
-                .analytics
-                .iter()
-                .any(|a| a.to.as_ref().is_some_and(|t| &t.value == name));
+            || spec.producers_to(name).next().is_some()
+            || spec.analytics_to(name).next().is_some();
         if !fed {
             cx.push(
                 Diagnostic::new(

@@ -6,7 +6,7 @@ use super::types::{parse_type, type_help};
 use super::yaml::{Key, Node, NodeKind};
 use crate::ast::*;
 use crate::diagnostic::{codes, Diagnostic};
-use crate::ir::types::{Field, FieldType, Type};
+use crate::ir::types::{FieldType, Type};
 use crate::source::{Span, Spanned};
 
 const TOP_KEYS: &[&str] = &[
@@ -216,15 +216,7 @@ fn field_decl(r: &mut Reader, key: &Key, node: &Node, what: &str) -> FieldDecl {
     match &node.kind {
         NodeKind::Map(_) => {
             let nested = field_decls(r, node, &field_what);
-            let fields: Option<Vec<Field>> = nested
-                .iter()
-                .map(|d| {
-                    d.ty.as_ref().map(|t| Field {
-                        name: d.name.value.clone(),
-                        ty: t.value.clone(),
-                    })
-                })
-                .collect();
+            let fields = declared_fields(&nested);
             let ty = fields.map(|fields| {
                 Spanned::new(
                     FieldType {
