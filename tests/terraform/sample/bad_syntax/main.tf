@@ -1,0 +1,4 @@
+# Not HCL: an attribute without a value.
+resource "aws_kinesis_stream" "s" {
+  name =
+}
