@@ -44,8 +44,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
-    /// Generate the files a target deploys: `--target flink-sql` writes one `NAME.sql` per
-    /// analytics node.
+    /// Generate the files a target deploys: `--target terraform` writes a Terraform module for
+    /// AWS, `--target flink-sql` one `NAME.sql` per analytics node; without `--target`, every
+    /// target, each in its own directory.
     ///
     /// Prints each file written. Exit status: 0 when the files are written (warnings are
     /// printed), 1 when the spec has errors (nothing is written), 2 when a file cannot be read
@@ -54,10 +55,10 @@ enum Command {
         /// The spec file (pipeline.yaml).
         #[arg(value_name = "FILE")]
         file: String,
-        /// What to generate.
+        /// What to generate [default: every target].
         #[arg(long, value_enum)]
-        target: Target,
-        /// Where to write [default: build/PIPELINE/TARGET/].
+        target: Option<Target>,
+        /// Where to write [default: build/PIPELINE/TARGET/; without --target, DIR/TARGET/].
         #[arg(short, long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
@@ -80,14 +81,26 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Target {
+    /// Terraform for AWS: streams, delivery streams, buckets, IAM, Managed Flink applications.
+    Terraform,
     /// Flink SQL for Managed Service for Apache Flink: one file per analytics node.
     FlinkSql,
 }
 
 impl Target {
+    const ALL: [Target; 2] = [Target::Terraform, Target::FlinkSql];
+
     fn dir_name(self) -> &'static str {
         match self {
+            Target::Terraform => "terraform",
             Target::FlinkSql => "flink-sql",
+        }
+    }
+
+    fn files(self, pipeline: &kin::ir::graph::Pipeline) -> Vec<(String, String)> {
+        match self {
+            Target::Terraform => kin::emit::terraform::terraform(pipeline),
+            Target::FlinkSql => kin::emit::flink::flink_sql(pipeline),
         }
     }
 }
@@ -262,36 +275,57 @@ fn graph(path: &str, format: GraphFormat) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn build(path: &str, target: Target, out: Option<PathBuf>) -> ExitCode {
+fn build(path: &str, target: Option<Target>, out: Option<PathBuf>) -> ExitCode {
     let compiled = match compile_clean(path, "build", true) {
         Ok(compiled) => compiled,
         Err(code) => return code,
     };
     let pipeline = &compiled.pipeline;
-    let files = match target {
-        Target::FlinkSql => kin::emit::flink::flink_sql(pipeline),
+    let targets = match target {
+        Some(target) => vec![target],
+        None => Target::ALL.to_vec(),
     };
-    let dir = out.unwrap_or_else(|| {
-        Path::new("build")
-            .join(&pipeline.name)
-            .join(target.dir_name())
-    });
-    if let Err(err) = std::fs::create_dir_all(&dir) {
-        eprintln!("error: cannot create {}: {err}", dir.display());
-        return ExitCode::from(2);
+    let chosen = target.is_some();
+    for target in targets {
+        // `-o DIR` is the directory of a chosen target, the parent of every target's otherwise.
+        let dir = match (&out, chosen) {
+            (Some(dir), true) => dir.clone(),
+            (Some(dir), false) => dir.join(target.dir_name()),
+            (None, _) => Path::new("build")
+                .join(&pipeline.name)
+                .join(target.dir_name()),
+        };
+        let files = target.files(pipeline);
+        if let Err(code) = write_files(&dir, &files) {
+            return code;
+        }
+        if files.is_empty() {
+            eprintln!("kin build: {path} has no analytics: no Flink SQL to write");
+        }
     }
-    for (relative, content) in &files {
+    ExitCode::SUCCESS
+}
+
+/// Writes `(relative path, content)` files under `dir`, printing each path.
+fn write_files(dir: &Path, files: &[(String, String)]) -> Result<(), ExitCode> {
+    if let Err(err) = std::fs::create_dir_all(dir) {
+        eprintln!("error: cannot create {}: {err}", dir.display());
+        return Err(ExitCode::from(2));
+    }
+    for (relative, content) in files {
         let written = dir.join(relative);
+        let parent = written.parent().unwrap_or(dir);
+        if let Err(err) = std::fs::create_dir_all(parent) {
+            eprintln!("error: cannot create {}: {err}", parent.display());
+            return Err(ExitCode::from(2));
+        }
         if let Err(err) = std::fs::write(&written, content) {
             eprintln!("error: cannot write {}: {err}", written.display());
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
         print(&format!("{}\n", written.display()));
     }
-    if files.is_empty() {
-        eprintln!("kin build: {path} has no analytics: no Flink SQL to write");
-    }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 fn explain(path: &str, node: Option<&str>) -> ExitCode {
@@ -301,17 +335,30 @@ fn explain(path: &str, node: Option<&str>) -> ExitCode {
     };
     let compiled = kin::compile(&file);
     let Some(text) = kin::emit::explain::explain(&compiled.pipeline, node) else {
-        let names: Vec<&str> = compiled.pipeline.graph.nodes().map(|n| n.name.as_str()).collect();
+        let names: Vec<&str> = compiled
+            .pipeline
+            .graph
+            .nodes()
+            .map(|n| n.name.as_str())
+            .collect();
         eprintln!("error: {path} has no node \"{}\"", node.unwrap_or_default());
-        if let Some(help) = diagnostic::did_you_mean(node.unwrap_or_default(), names.iter().copied()) {
+        if let Some(help) =
+            diagnostic::did_you_mean(node.unwrap_or_default(), names.iter().copied())
+        {
             eprintln!("help: {help}");
         }
         return ExitCode::from(2);
     };
     print(&text);
     if compiled.errors() > 0 {
-        let rendered = [RenderedFile { file: &file, diagnostics: &compiled.diagnostics }];
-        eprint!("{}", diagnostic::render(Format::Human { color: false }, &rendered));
+        let rendered = [RenderedFile {
+            file: &file,
+            diagnostics: &compiled.diagnostics,
+        }];
+        eprint!(
+            "{}",
+            diagnostic::render(Format::Human { color: false }, &rendered)
+        );
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

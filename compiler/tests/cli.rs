@@ -344,14 +344,82 @@ fn build_without_analytics_writes_nothing() {
 }
 
 #[test]
+fn build_terraform_writes_a_module() {
+    let out_dir = temp_dir("build-terraform");
+    let spec = example("clickstream");
+    let out = kin(&[
+        "build",
+        p(&spec),
+        "--target",
+        "terraform",
+        "-o",
+        p(&out_dir),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for file in [
+        "versions.tf",
+        "variables.tf",
+        "main.tf",
+        "streams.tf",
+        "firehoses.tf",
+        "buckets.tf",
+        "analytics.tf",
+        "outputs.tf",
+        "README.md",
+        "flink/views_per_page/main.py",
+        "flink/views_per_page/statements.sql",
+    ] {
+        let written = out_dir.join(file);
+        assert!(written.is_file(), "{file}");
+        assert!(
+            stdout(&out).contains(&format!("{}\n", written.display())),
+            "{file}"
+        );
+    }
+    let versions = std::fs::read_to_string(out_dir.join("versions.tf")).unwrap_or_default();
+    assert!(versions.contains("version = \"~> 6.0\""), "{versions}");
+}
+
+#[test]
+fn build_without_target_writes_every_target() {
+    let cwd = temp_dir("build-all");
+    let spec = example("iot-events");
+    let out = Command::new(env!("CARGO_BIN_EXE_kin"))
+        .args(["build", p(&spec)])
+        .current_dir(&cwd)
+        .output()
+        .expect("run kin");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let root = cwd.join("build/iot-telemetry");
+    assert!(root.join("terraform/main.tf").is_file());
+    assert!(root
+        .join("terraform/flink/device_averages/main.py")
+        .is_file());
+    assert!(root.join("flink-sql/device_averages.sql").is_file());
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("build/iot-telemetry/terraform/versions.tf\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("build/iot-telemetry/flink-sql/device_averages.sql\n"),
+        "{text}"
+    );
+    // With -o, each target goes to its own directory under DIR.
+    let out_dir = temp_dir("build-all-out");
+    let out = kin(&["build", p(&spec), "-o", p(&out_dir)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out_dir.join("terraform/versions.tf").is_file());
+    assert!(out_dir.join("flink-sql/device_averages.sql").is_file());
+}
+
+#[test]
 fn build_usage_errors_exit_two() {
     let clickstream = example("clickstream");
-    let no_target = kin(&["build", p(&clickstream)]);
-    assert_eq!(no_target.status.code(), Some(2), "--target is required");
-    let unknown = kin(&["build", p(&clickstream), "--target", "terraform"]);
+    let unknown = kin(&["build", p(&clickstream), "--target", "cloudformation"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
-        stderr(&unknown).contains("flink-sql"),
+        stderr(&unknown).contains("terraform") && stderr(&unknown).contains("flink-sql"),
         "{}",
         stderr(&unknown)
     );
@@ -431,12 +499,21 @@ fn explain_prints_types_windows_and_plans() {
     let out = kin(&["explain", p(&path)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with("analytics per_page\n  reads clicks → writes views\n"), "{text}");
+    assert!(
+        text.starts_with("analytics per_page\n  reads clicks → writes views\n"),
+        "{text}"
+    );
     assert!(text.contains("    n             int\n"), "{text}");
-    assert!(text.contains("  window: HOP over clicks on ts (1m, 5m)"), "{text}");
+    assert!(
+        text.contains("  window: HOP over clicks on ts (1m, 5m)"),
+        "{text}"
+    );
     assert!(text.contains("Aggregate: groupBy="), "{text}");
     let stream = stdout(&kin(&["explain", p(&path), "views"]));
-    assert!(stream.starts_with("stream views\n  record type:\n    page "), "{stream}");
+    assert!(
+        stream.starts_with("stream views\n  record type:\n    page "),
+        "{stream}"
+    );
     let missing = kin(&["explain", p(&path), "veiws"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("did you mean `views`?"));

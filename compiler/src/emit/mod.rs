@@ -3,3 +3,4 @@
 pub mod explain;
 pub mod flink;
 pub mod graph;
+pub mod terraform;
