@@ -15,7 +15,7 @@
 //!
 //! Hand-written modules under `tests/terraform/sample/` prove that each checker can fail.
 //! `.ci/run` installs the tools and sets both variables; without them those parts print
-//! `SKIPPED: …`.
+//! `SKIPPED: …`. `KIN_TERRAFORM_KEEP=DIR` writes the emitted modules to DIR for a look.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -1137,6 +1137,10 @@ fn emitted_terraform_parses_and_matches_the_provider_schema() {
     let Some(modules) = emitted_modules() else {
         return no_emitter();
     };
+    if let Some(dir) = std::env::var_os("KIN_TERRAFORM_KEEP") {
+        // For a look at what was checked.
+        write_modules(Path::new(&dir), &modules);
+    }
     let started = Instant::now();
     let mut problems = Vec::new();
     for module in &modules {

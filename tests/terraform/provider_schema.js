@@ -60,8 +60,11 @@ const TYPES = {
   data: [
     "aws_caller_identity",
     "aws_iam_policy_document",
+    "aws_kms_alias",
+    "aws_kms_key",
     "aws_partition",
     "aws_region",
+    "aws_s3_bucket",
     "aws_secretsmanager_secret",
     "aws_secretsmanager_secret_version",
   ],
