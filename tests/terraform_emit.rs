@@ -114,6 +114,29 @@ fn every_valid_spec_builds() {
     }
 }
 
+/// The emitter is pure and total: even a spec with errors (which `kin build` refuses) renders
+/// without a panic or a template error.
+#[test]
+fn specs_with_errors_do_not_break_the_emitter() {
+    let mut files: Vec<PathBuf> = fs::read_dir(root().join("tests/fixtures/invalid"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
+    files.sort();
+    assert!(files.len() >= 60, "expected the invalid fixtures");
+    for path in files {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let compiled = kin::compile(&SourceFile::new(path.display().to_string(), text));
+        for (file, content) in kin::emit::terraform::terraform(&compiled.pipeline) {
+            assert!(
+                !content.contains("kin could not render"),
+                "{}: {file}: {content}",
+                path.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn output_is_byte_identical_across_runs() {
     for (name, path) in examples() {
