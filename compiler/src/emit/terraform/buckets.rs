@@ -101,3 +101,29 @@ impl Buckets {
         std::mem::take(&mut self.entries).into_values().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::source::SourceFile;
+
+    #[test]
+    fn buckets_are_created_once_and_logged_to_kin_s_log_bucket() {
+        let yaml = "pipeline: b
+schemas:
+  A: { fields: { x: string } }
+streams:
+  s: { schema: A, shards: 1 }
+firehoses:
+  one: { from: s, to: { s3: { bucket: shared-bucket } } }
+  two: { from: s, to: { s3: { bucket: shared-bucket } } }
+  three: { from: s, to: { s3: { bucket: \"${var.where}\" } } }
+";
+        let compiled = crate::compile(&SourceFile::new("b.yaml", yaml.to_string()));
+        let module = super::super::context::module(&compiled.pipeline);
+        let ids: Vec<&str> = module.buckets.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["access_logs", "shared_bucket", "three_bucket"]);
+        assert_eq!(module.buckets[2].name, "var.where");
+        assert!(module.buckets[0].is_log_bucket && module.buckets[0].key.is_none());
+        assert_eq!(module.log_bucket.as_deref(), Some("access_logs"));
+    }
+}

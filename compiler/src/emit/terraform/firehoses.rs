@@ -200,3 +200,32 @@ pub fn compression(compression: Option<Compression>) -> String {
     }
     .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressions_use_firehose_names() {
+        assert_eq!(compression(None), "UNCOMPRESSED");
+        assert_eq!(compression(Some(Compression::Gzip)), "GZIP");
+        assert_eq!(compression(Some(Compression::Snappy)), "Snappy");
+        assert_eq!(
+            compression(Some(Compression::HadoopSnappy)),
+            "HADOOP_SNAPPY"
+        );
+    }
+
+    #[test]
+    fn shared_bucket_access_is_scoped_to_the_prefix() {
+        let statements = s3_statements("aws_s3_bucket.firehose.arn", "alerts/", None);
+        assert_eq!(
+            statements[1].resources.as_deref(),
+            Some("[\"${aws_s3_bucket.firehose.arn}/alerts/*\"]")
+        );
+        assert_eq!(
+            statements[2].resources.as_deref(),
+            Some("[aws_kms_key.pipeline.arn]")
+        );
+    }
+}

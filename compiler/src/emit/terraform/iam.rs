@@ -99,3 +99,46 @@ pub const FLINK_KINESIS_READ: &[&str] = &[
     "kinesis:GetShardIterator",
     "kinesis:ListShards",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firehose_is_trusted_through_its_external_id() {
+        let statements = trust("firehose.amazonaws.com", None);
+        let statement = &statements[0];
+        assert_eq!(
+            statement.principals[0].identifiers,
+            "[\"firehose.amazonaws.com\"]"
+        );
+        assert_eq!(statement.conditions[0].variable, "\"sts:ExternalId\"");
+        assert_eq!(statement.conditions[0].values, "[local.account_id]");
+        assert!(statement.resources.is_none());
+    }
+
+    #[test]
+    fn managed_flink_is_trusted_for_its_application_only() {
+        let arn = "\"arn:aws:kinesisanalytics:eu-west-1:1:application/x\"".to_string();
+        let statements = trust("kinesisanalytics.amazonaws.com", Some(arn.clone()));
+        let conditions = &statements[0].conditions;
+        assert_eq!(conditions[0].variable, "\"aws:SourceAccount\"");
+        assert_eq!(conditions[1].test, "\"ArnEquals\"");
+        assert_eq!(conditions[1].values, format!("[{arn}]"));
+    }
+
+    #[test]
+    fn kms_use_goes_through_a_service() {
+        let statement = via(allow("K", &["kms:Decrypt"], vec!["k.arn".into()]), "s3");
+        assert_eq!(statement.actions, "[\"kms:Decrypt\"]");
+        assert_eq!(statement.resources.as_deref(), Some("[k.arn]"));
+        assert_eq!(
+            statement.conditions[0].values,
+            "[\"s3.${local.region}.amazonaws.com\"]"
+        );
+        assert_eq!(
+            objects("aws_s3_bucket.b.arn", "p/"),
+            "\"${aws_s3_bucket.b.arn}/p/*\""
+        );
+    }
+}
