@@ -159,14 +159,22 @@ pub(super) fn check(cx: &mut Context) {
 
 /// The record type a firehose delivers: its source stream's, or its Direct PUT writers'.
 fn firehose_record(cx: &Context, firehose: &Firehose) -> Option<RecordType> {
+    let name = firehose.name.value.as_str();
     match &firehose.from {
         Some(from) => cx.stream_types.get(&from.value).cloned(),
-        None => cx.spec.producers.iter().find_map(|p| {
-            p.to.as_ref()
-                .filter(|t| t.value == firehose.name.value)
-                .and(p.schema.as_ref())
-                .and_then(|s| cx.schemas.get(&s.value).cloned())
-        }),
+        None => cx
+            .spec
+            .producers_to(name)
+            .find_map(|p| {
+                p.schema
+                    .as_ref()
+                    .and_then(|s| cx.schemas.get(&s.value).cloned())
+            })
+            .or_else(|| {
+                cx.spec
+                    .analytics_to(name)
+                    .find_map(|a| cx.analytics_types.get(&a.name.value).cloned())
+            }),
     }
 }
 

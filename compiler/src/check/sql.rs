@@ -161,11 +161,7 @@ fn diagnostic(sql: &Sql, problem: &Problem, owner: &str) -> Diagnostic {
     let span = if start == 0 && end == 0 && problem.code != codes::SQL_SYNTAX {
         sql.span
     } else {
-        let file_start = sql.file_offset(start);
-        Span::new(
-            file_start,
-            sql.file_offset(end.max(start + 1)).max(file_start + 1),
-        )
+        file_span(sql, start, end)
     };
     let mut d = Diagnostic::new(problem.code, span, format!("{owner}: {}", problem.message));
     d.label = problem.label.clone();
@@ -178,4 +174,18 @@ fn diagnostic(sql: &Sql, problem: &Problem, owner: &str) -> Diagnostic {
         );
     }
     d
+}
+
+/// The file span of SQL bytes `start..end`; an empty range covers the character at `start`.
+fn file_span(sql: &Sql, start: usize, end: usize) -> Span {
+    let end = if end > start {
+        end
+    } else {
+        sql.text[start.min(sql.text.len())..]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8())
+    };
+    let file_start = sql.file_offset(start);
+    Span::new(file_start, sql.file_offset(end).max(file_start))
 }

@@ -53,6 +53,7 @@ codes! {
     RECORD_TYPE_MISMATCH = "K0025", Error, "a writer's record type differs from its target's";
     INVALID_INTERPOLATION = "K0026", Error, "a `${…}` reference is malformed or not allowed here";
     INVALID_VALUE = "K0027", Error, "a value is not one of the allowed choices";
+    KIN_SYNTAX = "K0028", Error, "the `.kin` file does not follow the kin syntax";
     SQL_SYNTAX = "K0101", Error, "the SQL does not parse";
     SQL_UNKNOWN_NAME = "K0102", Error, "the SQL names a column or table that does not exist";
     SQL_TYPE = "K0103", Error, "the SQL applies a function or operator to the wrong types";
@@ -60,7 +61,7 @@ codes! {
     SQL_WINDOW_NOT_EVENT_TIME = "K0105", Error, "a window on a field that is not the input's event_time";
     SQL_NO_EVENT_TIME = "K0106", Error, "a window on a stream whose schema has no event_time";
     SQL_TABLE_NOT_IN_FROM = "K0107", Error, "the SQL's tables and the analytics' `from` differ";
-    SQL_UNNAMED_COLUMN = "K0108", Error, "an output column has no name";
+    SQL_UNNAMED_COLUMN = "K0108", Error, "an output column has no name, a duplicate name or an invalid one";
     SQL_UNSUPPORTED = "K0109", Error, "SQL outside the streaming subset";
     SQL_WINDOW_TIME_AS_STRING = "K0110", Error, "a window timestamp column used as a string";
     SQL_OUTPUT_MISMATCH = "K0111", Error, "the query's output differs from the target's declared schema";

@@ -107,12 +107,12 @@ pub fn analyze(sql: &str, inputs: &[TableInput]) -> Analysis {
             return analysis;
         }
     };
-    if blocking
-        || analysis
-            .problems
-            .iter()
-            .any(|p| p.code == crate::diagnostic::codes::SQL_SYNTAX)
-    {
+    // Planning after these would only repeat them in DataFusion's words.
+    let repeats = [
+        crate::diagnostic::codes::SQL_SYNTAX,
+        crate::diagnostic::codes::SQL_WINDOW_TIME_AS_STRING,
+    ];
+    if blocking || analysis.problems.iter().any(|p| repeats.contains(&p.code)) {
         return analysis;
     }
     match plan::plan(&rewritten, inputs, !analysis.windows.is_empty()) {

@@ -3,7 +3,10 @@
 //! SUM/AVG/MIN/MAX of a non-null column non-null. kin recomputes each output column's
 //! nullability over the logical plan with those rules, falling back to DataFusion's answer.
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{Expr, ExprSchemable, JoinType, LogicalPlan};
+
+use crate::ir::types::Type;
 
 /// Scalar functions that return null only when an argument is null.
 const NULL_IN_NULL_OUT: &[&str] = &[
@@ -190,63 +193,77 @@ fn aggregate(e: &Expr, input: &LogicalPlan, nullable: &[bool], grouped: bool) ->
     }
 }
 
-/// Output columns that are an AVG of an integer column: Flink averages integers as integers
-/// (`AVG(BIGINT)` is `BIGINT`, truncated), where DataFusion returns a DOUBLE.
-pub(super) fn integer_averages(plan: &LogicalPlan) -> Vec<bool> {
-    let none = || vec![false; plan.schema().fields().len()];
+/// Output column types where Flink differs from DataFusion: `AVG` of an integer is an integer
+/// (truncated), `SUM` of a decimal is `DECIMAL(38, s)` and `AVG` of one `DECIMAL(38, max(6, s))`.
+pub(super) fn flink_types(plan: &LogicalPlan) -> Vec<Option<Type>> {
+    let none = || vec![None; plan.schema().fields().len()];
     match plan {
         LogicalPlan::Projection(p) => {
-            let input = integer_averages(&p.input);
+            let input = flink_types(&p.input);
             p.expr
                 .iter()
                 .map(|e| passes_through(e, &p.input, &input))
                 .collect()
         }
         LogicalPlan::Aggregate(a) => {
-            let input = integer_averages(&a.input);
+            let input = flink_types(&a.input);
             let group = a
                 .group_expr
                 .iter()
                 .map(|e| passes_through(e, &a.input, &input));
-            let aggregates = a.aggr_expr.iter().map(|e| is_integer_average(e, &a.input));
-            let out: Vec<bool> = group.chain(aggregates).collect();
+            let aggregates = a.aggr_expr.iter().map(|e| aggregate_type(e, &a.input));
+            let out: Vec<Option<Type>> = group.chain(aggregates).collect();
             if out.len() == plan.schema().fields().len() {
                 out
             } else {
                 none()
             }
         }
-        LogicalPlan::Filter(f) => integer_averages(&f.input),
-        LogicalPlan::SubqueryAlias(s) => integer_averages(&s.input),
-        LogicalPlan::Sort(s) => integer_averages(&s.input),
-        LogicalPlan::Limit(l) => integer_averages(&l.input),
+        LogicalPlan::Filter(f) => flink_types(&f.input),
+        LogicalPlan::SubqueryAlias(s) => flink_types(&s.input),
+        LogicalPlan::Sort(s) => flink_types(&s.input),
+        LogicalPlan::Limit(l) => flink_types(&l.input),
         _ => none(),
     }
 }
 
-/// A column (possibly aliased) that refers to an integer-average column of the input.
-fn passes_through(e: &Expr, input: &LogicalPlan, averages: &[bool]) -> bool {
+/// A column (possibly aliased) that refers to an overridden column of the input.
+fn passes_through(e: &Expr, input: &LogicalPlan, types: &[Option<Type>]) -> Option<Type> {
     match e {
-        Expr::Alias(a) => passes_through(&a.expr, input, averages),
+        Expr::Alias(a) => passes_through(&a.expr, input, types),
         Expr::Column(c) => input
             .schema()
             .index_of_column(c)
             .ok()
-            .and_then(|i| averages.get(i).copied())
-            .unwrap_or(false),
-        _ => false,
+            .and_then(|i| types.get(i).cloned().flatten()),
+        _ => None,
     }
 }
 
-fn is_integer_average(e: &Expr, input: &LogicalPlan) -> bool {
+fn aggregate_type(e: &Expr, input: &LogicalPlan) -> Option<Type> {
     match e {
-        Expr::Alias(a) => is_integer_average(&a.expr, input),
-        Expr::AggregateFunction(f) if f.func.name().eq_ignore_ascii_case("avg") => f
-            .params
-            .args
-            .first()
-            .and_then(|arg| arg.get_type(input.schema()).ok())
-            .is_some_and(|t| t.is_integer()),
-        _ => false,
+        Expr::Alias(a) => aggregate_type(&a.expr, input),
+        Expr::AggregateFunction(f) => {
+            let name = f.func.name().to_ascii_lowercase();
+            // The analyzer wraps the argument in the CAST it coerced it with; Flink sees the column.
+            let mut arg = f.params.args.first()?;
+            while let Expr::Cast(c) = arg {
+                arg = &c.expr;
+            }
+            let arg = arg.get_type(input.schema()).ok()?;
+            match (name.as_str(), arg) {
+                ("avg", t) if t.is_integer() => Some(Type::Int),
+                ("sum", DataType::Decimal128(_, s)) if s >= 0 => Some(Type::Decimal {
+                    precision: 38,
+                    scale: s as u8,
+                }),
+                ("avg", DataType::Decimal128(_, s)) if s >= 0 => Some(Type::Decimal {
+                    precision: 38,
+                    scale: (s as u8).max(6),
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }

@@ -109,15 +109,22 @@ pub(super) fn plan(
             format!("kin could not set up the query's inputs: {e}"),
         )]
     })?;
-    let planned = futures_executor::block_on(ctx.state().create_logical_plan(&rewritten.sql));
+    let state = ctx.state();
+    let planned = futures_executor::block_on(state.create_logical_plan(&rewritten.sql));
     let plan = planned.map_err(|e| vec![problem(&e, rewritten)])?;
+    // The analyzer applies type coercion (CASE branches, UNION inputs, comparisons): the types
+    // the query really produces, and the mismatches planning alone lets through.
+    let plan = state
+        .analyzer()
+        .execute_and_check(plan, state.config_options(), |_, _| {})
+        .map_err(|e| vec![problem(&e, rewritten)])?;
     let mut fields = Vec::new();
     let mut problems = Vec::new();
     let nullable = super::nullability::of(&plan);
-    let integer_averages = super::nullability::integer_averages(&plan);
+    let flink_types = super::nullability::flink_types(&plan);
     for (i, field) in plan.schema().fields().iter().enumerate() {
-        let flink_type = match integer_averages.get(i) {
-            Some(true) => Some(Type::Int),
+        let flink_type = match flink_types.get(i) {
+            Some(Some(ty)) => Some(ty.clone()),
             _ => kin_type(field.data_type()),
         };
         match flink_type {
@@ -133,6 +140,26 @@ pub(super) fn plan(
                 format!("output column \"{}\" has type {}, which a kin record cannot hold", field.name(), field.data_type()),
             )
             .help("cast it to a supported type: STRING, BIGINT, DOUBLE, BOOLEAN, TIMESTAMP(3), DATE, DECIMAL(p,s)")),
+        }
+    }
+    for (i, f) in fields.iter().enumerate() {
+        let valid = f
+            .name
+            .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && f.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        // An expression without AS (named like `upper(clicks.page)`) is reported by the rules.
+        if !valid && !f.name.contains('(') {
+            problems.push(
+                Problem::new(codes::SQL_UNNAMED_COLUMN, whole, format!("output column `{}` is not a valid field name", f.name))
+                    .help("name it with letters, digits and `_` (`… AS page_name`): it becomes a field of the output record"),
+            );
+        } else if fields[..i].iter().any(|g| g.name == f.name) {
+            problems.push(
+                Problem::new(codes::SQL_UNNAMED_COLUMN, whole, format!("two output columns are named `{}`", f.name))
+                    .help("give one of them another name with AS: each output column becomes a field of the output record"),
+            );
         }
     }
     if !problems.is_empty() {
@@ -180,7 +207,13 @@ fn problem(error: &DataFusionError, rewritten: &Rewritten) -> Problem {
         }
         _ => codes::SQL_TYPE,
     };
-    let mut p = Problem::new(code, range, sentence(&message));
+    let message = message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("Internal error: ")
+        .trim_start_matches("Error during planning: ");
+    let mut p = Problem::new(code, range, sentence(message));
     p.help = help.map(|h| did_you_mean(&sentence(&h)));
     p.notes = notes.into_iter().map(|(r, n)| (r, sentence(&n))).collect();
     if code == codes::SQL_UNKNOWN_NAME {
@@ -222,9 +255,10 @@ fn sentence(text: &str) -> String {
         text = text.replace(arrow, flink);
     }
     let mut chars = text.chars();
+    let acronym = text.chars().nth(1).is_some_and(|c| c.is_uppercase());
     match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
+        Some(first) if !acronym => first.to_lowercase().chain(chars).collect(),
+        _ => text,
     }
 }
 

@@ -5,9 +5,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions, BinaryOperator, Expr, GroupByExpr, JoinConstraint, JoinOperator,
-    OrderByKind, Query, Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned,
-    Statement, TableFactor, Value,
+    visit_expressions, Expr, GroupByExpr, JoinConstraint, JoinOperator, OrderByKind, Query, Select,
+    SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned, Statement, TableFactor,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -91,6 +90,8 @@ const WINDOW_COLUMNS: [&str; 3] = ["window_start", "window_end", "window_time"];
 
 struct Walker<'a> {
     rewritten: &'a Rewritten,
+    /// Names of common table expressions (`WITH name AS (…)`), which are tables too.
+    ctes: Vec<String>,
     lines: Lines<'a>,
     inputs: &'a [TableInput],
     found: Found,
@@ -106,6 +107,7 @@ pub(super) fn check(
     let statements = Parser::parse_sql(&GenericDialect {}, &rewritten.sql)
         .map_err(|e| parse_problem(&e.to_string(), rewritten))?;
     let mut w = Walker {
+        ctes: Vec::new(),
         rewritten,
         lines: Lines::new(&rewritten.sql),
         inputs,
@@ -120,13 +122,19 @@ pub(super) fn check(
     }
     match statements.as_slice() {
         [Statement::Query(query)] => w.query(query),
-        [] => return Err(Problem::new(codes::SQL_SYNTAX, (0, 0), "the SQL is empty").help("write one SELECT statement")),
-        [first, ..] => w.push(
+        [] => {
+            return Err(Problem::new(codes::SQL_SYNTAX, (0, 0), "the SQL is empty")
+                .help("write one SELECT statement"))
+        }
+        [first, ..] => {
+            w.found.blocking = true;
+            w.push(
             codes::SQL_UNSUPPORTED,
             first.span(),
             "an analytics query is one SELECT statement",
             "kin writes the INSERT INTO the target itself: remove other statements and any INSERT, CREATE or `;`-separated parts",
-        ),
+            );
+        }
     }
     Ok(w.found)
 }
@@ -146,7 +154,7 @@ fn parse_problem(message: &str, rewritten: &Rewritten) -> Problem {
     let text = text.rsplit_once(" at Line: ").map_or(text, |(t, _)| t);
     Problem::new(
         codes::SQL_SYNTAX,
-        (at, at + 1),
+        (at, at),
         format!(
             "the SQL does not parse: {}",
             text.replace("Expected: ", "expected ")
@@ -193,11 +201,26 @@ impl Walker<'_> {
                 OrderByKind::Expressions(exprs) => exprs.first().map(|e| &e.expr),
                 OrderByKind::All(_) => None,
             };
-            let by_window = first.is_some_and(
-                |e| matches!(e, Expr::Identifier(i) if WINDOW_COLUMNS.contains(&i.value.as_str())),
-            );
-            if !by_window {
-                self.push(codes::SQL_UNSUPPORTED, query.span(), "ORDER BY sorts a stream, which never ends", "order by the window instead (`ORDER BY window_start`), or leave sorting to whoever reads the output");
+            let event_times: Vec<&str> = self
+                .inputs
+                .iter()
+                .filter_map(|i| i.event_time.as_deref())
+                .collect();
+            let by_event_time = first.is_some_and(|e| match e {
+                Expr::Identifier(i) => event_times.contains(&i.value.as_str()),
+                Expr::CompoundIdentifier(parts) => parts
+                    .last()
+                    .is_some_and(|i| event_times.contains(&i.value.as_str())),
+                _ => false,
+            });
+            if !by_event_time {
+                let span = match &order_by.kind {
+                    OrderByKind::Expressions(exprs) => {
+                        exprs.first().map_or(query.span(), |e| e.expr.span())
+                    }
+                    OrderByKind::All(_) => query.span(),
+                };
+                self.push(codes::SQL_UNSUPPORTED, span, "ORDER BY sorts a stream, which never ends", "Flink sorts a stream only by its event time, ascending (`ORDER BY ts`); leave other sorting to whoever reads the output");
             }
         }
         if let Some(limit) = &query.limit_clause {
@@ -210,6 +233,12 @@ impl Walker<'_> {
                 "FETCH on a stream stops reading it for good",
                 "remove FETCH",
             );
+        }
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.ctes.push(cte.alias.name.value.clone());
+                self.query(&cte.query);
+            }
         }
         self.set_expr(&query.body);
     }
@@ -255,16 +284,24 @@ impl Walker<'_> {
         let any_window = windowed.iter().any(|w| *w);
         // Joins of streams: both sides windowed, on the same windows.
         if relations.len() > 1 {
-            for ((relation, op), is_windowed) in relations.iter().zip(&windowed) {
-                if !is_windowed {
-                    self.push(codes::SQL_UNBOUNDED, relation.span(), "a join of streams without a window on this side would wait for the stream to end", "join windowed tables: TABLE(TUMBLE(TABLE a, DESCRIPTOR(ts), …)) on both sides, ON a.window_start = b.window_start AND a.window_end = b.window_end");
-                } else if let Some(op) = op {
-                    let on = join_condition(op)
-                        .map(|e| e.to_string())
-                        .unwrap_or_default();
-                    if !(on.contains("window_start") && on.contains("window_end")) {
-                        self.push(codes::SQL_UNBOUNDED, relation.span(), "a window join must match the windows of both sides", "join ON a.window_start = b.window_start AND a.window_end = b.window_end (plus your keys)");
-                    }
+            for (j, ((relation, op), is_windowed)) in
+                relations.iter().zip(&windowed).enumerate().skip(1)
+            {
+                let on = op
+                    .and_then(join_condition)
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                // An interval join bounds the other side's time: `b.ts BETWEEN a.ts - INTERVAL … AND a.ts`.
+                let interval_join = on.contains("INTERVAL")
+                    && (on.contains("BETWEEN") || on.contains('<') || on.contains('>'));
+                let both_windowed = *is_windowed && windowed[j - 1];
+                if interval_join {
+                    continue;
+                }
+                if !both_windowed {
+                    self.push(codes::SQL_UNBOUNDED, relation.span(), "this join of streams has no window or time bound, so it would keep every row forever", "join windowed tables on the same windows (ON a.window_start = b.window_start AND a.window_end = b.window_end), or bound the time: ON … AND b.ts BETWEEN a.ts - INTERVAL '1' HOUR AND a.ts");
+                } else if !(on.contains("window_start") && on.contains("window_end")) {
+                    self.push(codes::SQL_UNBOUNDED, relation.span(), "a window join must match the windows of both sides", "join ON a.window_start = b.window_start AND a.window_end = b.window_end (plus your keys)");
                 }
             }
         }
@@ -299,6 +336,9 @@ impl Walker<'_> {
                 }
             }
         }
+        if select.distinct.is_some() {
+            self.push(codes::SQL_UNSUPPORTED, select.span(), "SELECT DISTINCT on a stream must remember every row, and it emits updates a Kinesis or Firehose target cannot take", "deduplicate within a window: GROUP BY window_start, window_end and the distinct columns");
+        }
         // Output columns need names.
         for item in &select.projection {
             if let SelectItem::UnnamedExpr(expr) = item {
@@ -331,6 +371,9 @@ impl Walker<'_> {
                     .unwrap_or_default();
                 if self.is_kins(relation.span()) {
                     return true;
+                }
+                if self.ctes.contains(&table) {
+                    return false;
                 }
                 if !self.inputs.iter().any(|i| i.name == table) {
                     let inputs: Vec<&str> = self.inputs.iter().map(|i| i.name.as_str()).collect();
@@ -387,12 +430,6 @@ impl Walker<'_> {
                     expr.span(),
                     "LIKE treats a window timestamp as a string".into(),
                     "compare window_start with TIMESTAMP literals, e.g. window_start >= TIMESTAMP '2024-01-01 00:00:00'".into(),
-                )),
-                Expr::BinaryOp { left, op, right } if is_comparison(op) && ((is_window_column(left) && is_string(right)) || (is_string(left) && is_window_column(right))) => problems.push((
-                    codes::SQL_WINDOW_TIME_AS_STRING,
-                    expr.span(),
-                    "a window timestamp is compared with a string".into(),
-                    "write a TIMESTAMP literal: TIMESTAMP '2024-01-01 00:00:00'".into(),
                 )),
                 _ => {}
             }
@@ -463,20 +500,4 @@ fn mentions_window_column(expr: &Expr) -> bool {
         ControlFlow::<()>::Continue(())
     });
     found
-}
-
-fn is_string(expr: &Expr) -> bool {
-    matches!(expr, Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_) | Value::DoubleQuotedString(_)))
-}
-
-fn is_comparison(op: &BinaryOperator) -> bool {
-    matches!(
-        op,
-        BinaryOperator::Eq
-            | BinaryOperator::NotEq
-            | BinaryOperator::Lt
-            | BinaryOperator::LtEq
-            | BinaryOperator::Gt
-            | BinaryOperator::GtEq
-    )
 }

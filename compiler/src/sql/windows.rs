@@ -92,7 +92,7 @@ fn tokens(sql: &str) -> Result<Vec<Tok>, Problem> {
             let at = lines.offset(e.location.line, e.location.column);
             Problem::new(
                 codes::SQL_SYNTAX,
-                (at, at + 1),
+                (at, at),
                 format!("the SQL does not parse: {}", e.message),
             )
         })?;
@@ -422,20 +422,22 @@ fn check_window(
         WindowKind::Hop | WindowKind::Cumulate => {
             let (step, size) = (w.intervals_ms[0], w.intervals_ms[1]);
             if size % step != 0 || size < step {
-                return Err(Problem::new(codes::SQL_WINDOW_ARGUMENTS, w.range, format!("the size of this {} window ({size} ms) is not a whole multiple of its {} ({step} ms)", w.kind.name(), if w.kind == WindowKind::Hop { "slide" } else { "step" }))
-                    .help("Flink requires the size to be an integral multiple of the slide or step"));
-            }
-            if size / step > 1000 {
                 return Err(Problem::new(
                     codes::SQL_WINDOW_ARGUMENTS,
                     w.range,
                     format!(
-                        "this {} window puts each record in {} windows",
+                        "the size of this {} window ({}) is not a whole multiple of its {} ({})",
                         w.kind.name(),
-                        size / step
+                        crate::ir::units::Duration(size),
+                        if w.kind == WindowKind::Hop {
+                            "slide"
+                        } else {
+                            "step"
+                        },
+                        crate::ir::units::Duration(step)
                     ),
                 )
-                .help("use at most 1000 windows per record: a larger slide or step"));
+                .help("Flink requires the size to be an integral multiple of the slide or step"));
             }
         }
         _ => {}
