@@ -3,8 +3,9 @@
 //! byte-identical across runs, and the generated PyFlink runner must split and fill in the
 //! generated statements (run with `python3` when there is one).
 //!
-//! The external checks (HCL parser, the AWS provider's schema, checkov) are in
-//! `terraform_validate.rs`.
+//! When `KIN_HCLFMT` names the `tests/hclfmt` program (`.ci/run` builds it), every module is also
+//! checked against hclwrite, the formatter `terraform fmt` runs. The external checks (HCL parser,
+//! the AWS provider's schema, checkov) are in `terraform_validate.rs`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -165,6 +166,46 @@ fn statements_name_the_deployed_streams() {
             }
         }
     }
+}
+
+/// Every module is laid out exactly as `terraform fmt` lays it out (hclwrite changes nothing).
+#[test]
+fn terraform_fmt_changes_nothing() {
+    let Some(hclfmt) = std::env::var_os("KIN_HCLFMT") else {
+        println!(
+            "SKIPPED: KIN_HCLFMT is not set; set it to the tests/hclfmt program (as .ci/run does) \
+             to compare the layout with terraform fmt's"
+        );
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("kin-terraform-fmt-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let mut specs: Vec<(String, PathBuf)> = examples();
+    specs.extend(valid_fixtures().into_iter().map(|path| {
+        let name = path.file_stem().map(|n| n.to_string_lossy().into_owned());
+        (name.unwrap_or_default(), path)
+    }));
+    for (name, path) in &specs {
+        for (file, content) in kin::emit::terraform::terraform(&compile(path)) {
+            if file.ends_with(".tf") {
+                let written = dir.join(name).join(file);
+                fs::create_dir_all(written.parent().unwrap_or(&dir))
+                    .expect("create a module directory");
+                fs::write(&written, content).expect("write a .tf file");
+            }
+        }
+    }
+    let output = Command::new(&hclfmt)
+        .arg(&dir)
+        .output()
+        .expect("run hclfmt");
+    let _ = fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// The runner splits each statements.sql into its statements and fills in every placeholder.
