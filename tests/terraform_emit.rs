@@ -234,8 +234,11 @@ fn the_pyflink_runner_splits_and_fills_the_statements() {
             )
             .expect("write main.py");
             fs::write(app_dir.join("statements.sql"), content).expect("write statements.sql");
-            let expected =
-                content.matches("CREATE TABLE").count() + content.matches("INSERT INTO").count();
+            // Statements start at a line's beginning; comments may mention them too.
+            let expected = content
+                .lines()
+                .filter(|l| l.starts_with("CREATE TABLE ") || l.starts_with("INSERT INTO "))
+                .count();
             let script = "import re, main\n\
                  values = {'partition': 'aws', 'region': 'eu-west-1', 'account_id': '123456789012', 'name_prefix': 'demo'}\n\
                  sql = main.substitute(open('statements.sql').read(), values)\n\
