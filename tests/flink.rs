@@ -1,6 +1,7 @@
 //! Flink SQL output (`kin build --target flink-sql`): the files of every example and of
 //! `tests/flink/typed_outputs.yaml` are snapshotted with insta, and, when `KIN_PYFLINK` names a
-//! Python with apache-flink installed, planned by Flink itself (`tests/flink/validate.py`).
+//! Python with apache-flink installed, planned by Flink itself (`tests/flink/validate.py`), with
+//! those of every valid fixture (`tests/fixtures/valid/`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,16 @@ fn examples() -> Vec<PathBuf> {
     files.retain(|d| d.join("pipeline.yaml").exists());
     files.sort();
     files.into_iter().map(|d| d.join("pipeline.yaml")).collect()
+}
+
+/// The valid fixtures, by name.
+fn valid_fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(root().join("tests/fixtures/valid"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|f| f.extension().is_some_and(|e| e == "yaml"));
+    files.sort();
+    files
 }
 
 /// Compiles a spec that must have no errors.
@@ -139,8 +150,18 @@ fn flink_plans_the_generated_sql() {
     };
     let dir = std::env::temp_dir().join(format!("kin-flink-sql-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
+    let mut all = pipelines();
+    let fixtures = valid_fixtures();
+    assert!(!fixtures.is_empty(), "no valid fixtures found");
+    for path in &fixtures {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        all.push((
+            format!("fixtures/{}", stem.unwrap_or_default()),
+            compile(path),
+        ));
+    }
     let mut written = Vec::new();
-    for (name, pipeline) in pipelines() {
+    for (name, pipeline) in all {
         for (path, content) in kin::emit::flink::flink_sql(&pipeline) {
             let file = dir.join(&name).join(path);
             if let Some(parent) = file.parent() {

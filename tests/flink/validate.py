@@ -70,12 +70,17 @@ def offline(create, connector):
     return create[:at] + "\nWITH ('connector' = '" + connector + "')"
 
 
+DETAILS = ("Cause:", "Query schema:", "Sink schema:")
+
+
 def flink_error(error):
-    """The informative part of a Py4J/Flink exception: the innermost Java messages."""
+    """The informative part of a Py4J/Flink exception: the innermost Java messages, and for a
+    column type mismatch the column and both schemas."""
     text = str(error)
     lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("at ")]
     causes = [l.lstrip(": ") for l in lines if "Exception" in l or "Error" in l]
-    return "\n    ".join(causes[:3] or lines[:3])
+    details = [l for l in lines if l.startswith(DETAILS)]
+    return "\n    ".join((causes[:3] or lines[:3]) + details[:3])
 
 
 def check_file(path, environment):

@@ -2,15 +2,21 @@
 //! one file per analytics node (see `spec/flink-sql.md`).
 //!
 //! Each file holds a `CREATE TABLE` per input stream and one for the output (a Kinesis stream or a
-//! Firehose delivery stream), then `INSERT INTO output <the analytics SQL as written>`. Values only
-//! known at deploy time are `${kin:KEY}` placeholders that the runner fills in.
+//! Firehose delivery stream), then `INSERT INTO output <the analytics SQL>`, the SQL as written but
+//! for the identifiers, quoted in backticks, and `APPROX_COUNT_DISTINCT`, which Flink does not run
+//! in streaming ([`query`]). Values only known at deploy time are `${kin:KEY}` placeholders that the
+//! runner fills in.
 
 mod ddl;
+mod query;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
+
 use crate::ast::Analytics;
 use crate::ir::graph::Pipeline;
+use crate::ir::types::{Field, Type};
 
 /// The placeholders the generated SQL may contain, as `${kin:KEY}`, with what the runner puts
 /// there. The runner reads them from the runtime property group [`PROPERTY_GROUP`].
@@ -55,8 +61,49 @@ fn analytics_file(pipeline: &Pipeline, analytics: &Analytics) -> Option<(String,
     out.push('\n');
     out.push_str(&ddl::sink_table(pipeline, target, name));
     out.push('\n');
-    out.push_str(&insert(target, &sql.text));
+    out.push_str(&insert(
+        target,
+        &sql.text,
+        &identifiers(pipeline, analytics),
+    ));
     Some((format!("{name}.sql"), out))
+}
+
+/// The names the analytics' SQL may use that kin knows: the `from` tables, the fields of the
+/// inputs and of the output (nested struct fields too) and the window columns.
+fn identifiers(pipeline: &Pipeline, analytics: &Analytics) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = query::WINDOW_COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let record = |node: &str| pipeline.graph.node(node).and_then(|n| n.record.known());
+    for input in &analytics.from {
+        names.insert(input.value.clone());
+        if let Some(record) = record(&input.value) {
+            field_names(&record.fields, &mut names);
+        }
+    }
+    let outputs = [
+        analytics.to.as_ref().map(|t| t.value.as_str()),
+        Some(analytics.name.value.as_str()),
+    ];
+    for record in outputs.into_iter().flatten().filter_map(record) {
+        field_names(&record.fields, &mut names);
+    }
+    names
+}
+
+fn field_names(fields: &[Field], names: &mut BTreeSet<String>) {
+    for field in fields {
+        names.insert(field.name.clone());
+        let mut ty = &field.ty.ty;
+        while let Type::List(item) = ty {
+            ty = &item.ty;
+        }
+        if let Type::Struct(fields) = ty {
+            field_names(fields, names);
+        }
+    }
 }
 
 fn header(pipeline: &Pipeline, analytics: &str) -> String {
@@ -81,14 +128,33 @@ fn header(pipeline: &Pipeline, analytics: &str) -> String {
     out
 }
 
-/// `INSERT INTO target` and the SQL as written, without its trailing `;`.
-fn insert(target: &str, sql: &str) -> String {
+/// `INSERT INTO target` and the SQL without its trailing `;`, its identifiers in `known` quoted.
+fn insert(target: &str, sql: &str, known: &BTreeSet<String>) -> String {
     let body = sql.trim();
     let body = body.strip_suffix(';').unwrap_or(body).trim_end();
+    let query = query::flink_query(body, known);
+    let mut out = comment(
+        "The analytics SQL as written, with the names of tables, columns and aliases quoted in \
+         backticks (Flink reserves words such as `user`, `value` or `views`).",
+    );
+    if query.approx_count_distinct {
+        out.push_str(&comment(
+            "APPROX_COUNT_DISTINCT(x) is written COUNT(DISTINCT x): Flink has no approximate \
+             distinct count in streaming queries, so the exact count is what runs on AWS.",
+        ));
+    }
     // A `;` after a trailing line comment would be part of the comment.
-    let last_line = body.rsplit('\n').next().unwrap_or_default();
-    let end = if last_line.contains("--") { "\n;" } else { ";" };
-    format!("INSERT INTO {}\n{body}{end}\n", quote(target))
+    let end = if query.ends_with_line_comment {
+        "\n;"
+    } else {
+        ";"
+    };
+    out.push_str(&format!(
+        "INSERT INTO {}\n{}{end}\n",
+        quote(target),
+        query.sql
+    ));
+    out
 }
 
 /// A Flink SQL identifier, always quoted: Flink rejects reserved words (`views`, `user`) bare.

@@ -193,7 +193,8 @@ fn aggregate(e: &Expr, input: &LogicalPlan, nullable: &[bool], grouped: bool) ->
     }
 }
 
-/// Output column types where Flink differs from DataFusion: `AVG` of an integer is an integer
+/// Output column types where Flink differs from DataFusion (read off the plan *before* type
+/// coercion, which casts an AVG's integer argument to DOUBLE): `AVG` of an integer is an integer
 /// (truncated), `SUM` of a decimal is `DECIMAL(38, s)` and `AVG` of one `DECIMAL(38, max(6, s))`.
 pub(super) fn flink_types(plan: &LogicalPlan) -> Vec<Option<Type>> {
     let none = || vec![None; plan.schema().fields().len()];
@@ -245,12 +246,7 @@ fn aggregate_type(e: &Expr, input: &LogicalPlan) -> Option<Type> {
         Expr::Alias(a) => aggregate_type(&a.expr, input),
         Expr::AggregateFunction(f) => {
             let name = f.func.name().to_ascii_lowercase();
-            // The analyzer wraps the argument in the CAST it coerced it with; Flink sees the column.
-            let mut arg = f.params.args.first()?;
-            while let Expr::Cast(c) = arg {
-                arg = &c.expr;
-            }
-            let arg = arg.get_type(input.schema()).ok()?;
+            let arg = f.params.args.first()?.get_type(input.schema()).ok()?;
             match (name.as_str(), arg) {
                 ("avg", t) if t.is_integer() => Some(Type::Int),
                 ("sum", DataType::Decimal128(_, s)) if s >= 0 => Some(Type::Decimal {

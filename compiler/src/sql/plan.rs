@@ -114,6 +114,7 @@ pub(super) fn plan(
     let plan = planned.map_err(|e| vec![problem(&e, rewritten)])?;
     // The analyzer applies type coercion (CASE branches, UNION inputs, comparisons): the types
     // the query really produces, and the mismatches planning alone lets through.
+    let flink_types = super::nullability::flink_types(&plan);
     let plan = state
         .analyzer()
         .execute_and_check(plan, state.config_options(), |_, _| {})
@@ -121,7 +122,6 @@ pub(super) fn plan(
     let mut fields = Vec::new();
     let mut problems = Vec::new();
     let nullable = super::nullability::of(&plan);
-    let flink_types = super::nullability::flink_types(&plan);
     for (i, field) in plan.schema().fields().iter().enumerate() {
         let flink_type = match flink_types.get(i) {
             Some(Some(ty)) => Some(ty.clone()),

@@ -1,6 +1,9 @@
 //! Unit tests of the Flink SQL emitter, on small specs compiled from YAML.
 
+use std::collections::BTreeSet;
+
 use super::ddl::{aws_name, stream_arn};
+use super::query::flink_query;
 use super::{flink_sql, insert, quote};
 use crate::ir::graph::{Pipeline, Record};
 use crate::ir::types::{Field, FieldType, RecordType, Type};
@@ -128,9 +131,9 @@ fn unknown_output_type_is_a_comment_and_the_insert_still_follows() {
     );
     assert!(
         sql.ends_with(
-            "INSERT INTO `per_user`\nSELECT `user`, window_start, COUNT(*) AS `views`\n\
-             FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n\
-             GROUP BY `user`, window_start, window_end;\n"
+            "INSERT INTO `per_user`\nSELECT `user`, `window_start`, COUNT(*) AS `views`\n\
+             FROM TABLE(TUMBLE(TABLE `clicks`, DESCRIPTOR(`ts`), INTERVAL '1' MINUTE))\n\
+             GROUP BY `user`, `window_start`, `window_end`;\n"
         ),
         "{sql}"
     );
@@ -196,7 +199,7 @@ fn csv_source_and_firehose_sink() {
     assert!(sql.contains("WATERMARK FOR `ts` AS `ts` - INTERVAL '300' SECOND(3)\n"));
     assert!(sql.contains("  'format' = 'csv',\n  'csv.field-delimiter' = '|'\n);\n"));
     // A `;` after a trailing line comment goes on its own line.
-    assert!(sql.ends_with("INSERT INTO `to_s3`\nSELECT path FROM lines -- the paths\n;\n"));
+    assert!(sql.ends_with("INSERT INTO `to_s3`\nSELECT `path` FROM `lines` -- the paths\n;\n"));
     set_unknown(&mut p, "to_s3");
     set_record(&mut p, "per_path", &[("path", Type::String, false)]);
     let (_, sql) = only_file(&p);
@@ -247,11 +250,24 @@ fn intervals_fit_flinks_second_precision() {
 fn identifiers_and_statements() {
     assert_eq!(quote("user"), "`user`");
     assert_eq!(quote("a`b"), "`a``b`");
+    let none = BTreeSet::new();
+    let insert = |sql: &str| {
+        let out = insert("t", sql, &none);
+        out.split_once("INSERT INTO")
+            .map(|(_, rest)| format!("INSERT INTO{rest}"))
+            .unwrap_or(out)
+    };
+    assert_eq!(insert("  SELECT 1 ;\n\n"), "INSERT INTO `t`\nSELECT 1;\n");
+    assert_eq!(insert("SELECT 1"), "INSERT INTO `t`\nSELECT 1;\n");
+    // Only a real trailing comment moves the `;` to a line of its own.
     assert_eq!(
-        insert("t", "  SELECT 1 ;\n\n"),
-        "INSERT INTO `t`\nSELECT 1;\n"
+        insert("SELECT 1 -- one;"),
+        "INSERT INTO `t`\nSELECT 1 -- one\n;\n"
     );
-    assert_eq!(insert("t", "SELECT 1"), "INSERT INTO `t`\nSELECT 1;\n");
+    assert_eq!(
+        insert("SELECT '--' AS x"),
+        "INSERT INTO `t`\nSELECT '--' AS `x`;\n"
+    );
     let p = pipeline(CLICKS);
     assert_eq!(aws_name(&p, "clicks"), "shop-clicks");
     assert!(stream_arn(&p, "clicks").ends_with(":stream/shop-clicks"));
@@ -281,4 +297,258 @@ fn header_documents_the_placeholders() {
             "{key}: {sql}"
         );
     }
+}
+
+/// The query as Flink gets it, with `names` known.
+fn flink(sql: &str, names: &[&str]) -> String {
+    let known: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
+    flink_query(sql, &known).sql
+}
+
+#[test]
+fn reserved_words_as_columns_and_aliases_are_quoted() {
+    let names = ["clicks", "user", "value", "method", "at", "views", "page"];
+    assert_eq!(
+        flink(
+            "SELECT user, value AS amount, COUNT(*) AS views\nFROM clicks\nWHERE method = 'GET'",
+            &names
+        ),
+        "SELECT `user`, `value` AS `amount`, COUNT(*) AS `views`\nFROM `clicks`\nWHERE `method` = 'GET'"
+    );
+    // An alias is quoted wherever it is used, known or not; unknown names are left alone.
+    assert_eq!(
+        flink("SELECT page AS at, other FROM clicks", &names),
+        "SELECT `page` AS `at`, other FROM `clicks`"
+    );
+    // Literals, comments and layout stay as written.
+    let sql = "SELECT\n  user,   -- the user\n\t'user' AS who /* value */\nFROM clicks;";
+    assert_eq!(
+        flink(sql, &names),
+        "SELECT\n  `user`,   -- the user\n\t'user' AS `who` /* value */\nFROM `clicks`;"
+    );
+}
+
+#[test]
+fn struct_fields_after_a_dot_are_quoted() {
+    let names = [
+        "events", "device", "os", "screen", "width", "location", "lat", "value",
+    ];
+    assert_eq!(
+        flink(
+            "SELECT device.os AS os, e.device.screen.width AS width, location.lat, location.value \
+             FROM events AS e",
+            &names
+        ),
+        "SELECT `device`.`os` AS `os`, `e`.`device`.`screen`.`width` AS `width`, \
+         `location`.`lat`, `location`.`value` FROM `events` AS `e`"
+    );
+    // A keyword-like word after `.` is a name; `.*` has none.
+    assert_eq!(
+        flink("SELECT e.* , e.value FROM events e", &names),
+        "SELECT e.* , e.`value` FROM `events` e"
+    );
+}
+
+#[test]
+fn a_column_named_like_a_function_or_keyword_is_quoted_only_as_a_name() {
+    // Flink matches names with their case, so only lowercase keywords could clash here.
+    let names = [
+        "t",
+        "x",
+        "ts",
+        "count",
+        "year",
+        "hour",
+        "day",
+        "date",
+        "timestamp",
+        "first",
+        "rows",
+        "row",
+        "current",
+        "unbounded",
+        "preceding",
+        "partition",
+        "order",
+        "by",
+        "as",
+        "cast",
+        "interval",
+        "to",
+        "nulls",
+        "over",
+        "extract",
+        "from",
+    ];
+    let sql = "select count, count(*) AS n, count (x) AS m, year, year(ts) AS y,\n\
+               extract(hour from ts) AS hour, timestampadd(hour, 1, ts) AS later,\n\
+               cast(x as date) AS date, cast(x as timestamp(3)) AS timestamp,\n\
+               date '2026-01-01' AS d, timestamp '2026-01-01 00:00:00' AS t2,\n\
+               ts + interval '1' hour AS h, interval '1' day to hour AS dh, ceil(ts to hour) AS c,\n\
+               first, rows, row, current, x::date AS x2,\n\
+               row_number() over (partition by year order by ts nulls first \
+               rows between unbounded preceding and current row) AS r\n\
+               from t where hour > 1";
+    let expected = "select `count`, count(*) AS `n`, count (`x`) AS `m`, `year`, year(`ts`) AS `y`,\n\
+               extract(hour from `ts`) AS `hour`, timestampadd(hour, 1, `ts`) AS `later`,\n\
+               cast(`x` as date) AS `date`, cast(`x` as timestamp(3)) AS `timestamp`,\n\
+               date '2026-01-01' AS `d`, timestamp '2026-01-01 00:00:00' AS `t2`,\n\
+               `ts` + interval '1' hour AS `h`, interval '1' day to hour AS `dh`, ceil(`ts` to hour) AS `c`,\n\
+               `first`, `rows`, `row`, `current`, `x`::date AS `x2`,\n\
+               row_number() over (partition by `year` order by `ts` nulls first \
+               rows between unbounded preceding and current row) AS `r`\n\
+               from `t` where `hour` > 1";
+    assert_eq!(flink(sql, &names), expected);
+    // The window table functions' keywords stay keywords.
+    let names = [
+        "table",
+        "select",
+        "from",
+        "clicks",
+        "ts",
+        "descriptor",
+        "interval",
+        "minute",
+    ];
+    assert_eq!(
+        flink(
+            "select window_start from table(tumble(table clicks, descriptor(ts), interval '1' minute))",
+            &names
+        ),
+        "select window_start from table(tumble(table `clicks`, descriptor(`ts`), interval '1' minute))"
+    );
+}
+
+#[test]
+fn already_quoted_identifiers_are_left_alone() {
+    let names = ["user", "clicks", "views", "a`b"];
+    assert_eq!(
+        flink("SELECT `user`, `a``b` AS `x`, user FROM `clicks`", &names),
+        "SELECT `user`, `a``b` AS `x`, `user` FROM `clicks`"
+    );
+    // Flink reads no double-quoted identifier: those get backticks (a backtick in one doubled).
+    assert_eq!(
+        flink(
+            "SELECT \"views\", \"a`b\" AS \"say \"\"hi\"\"\" FROM clicks",
+            &names
+        ),
+        "SELECT `views`, `a``b` AS `say \"hi\"` FROM `clicks`"
+    );
+    // What kin writes for a name with a backtick.
+    assert_eq!(quote("a`b"), "`a``b`");
+}
+
+#[test]
+fn window_join_with_table_aliases() {
+    let names = [
+        "orders",
+        "payments",
+        "order_id",
+        "user_id",
+        "amount",
+        "ts",
+        "payment_id",
+        "method",
+        "paid_ts",
+        "window_start",
+        "window_end",
+        "window_time",
+    ];
+    let sql = "SELECT o.order_id, o.user_id, o.amount, p.`method`, o.window_start, o.window_end\n\
+               FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '5' MINUTE)) AS o\n\
+               JOIN TABLE(TUMBLE(TABLE payments, DESCRIPTOR(paid_ts), INTERVAL '5' MINUTE)) AS p\n  \
+               ON o.order_id = p.order_id\n  \
+               AND o.window_start = p.window_start\n  \
+               AND o.window_end = p.window_end";
+    let expected = "SELECT `o`.`order_id`, `o`.`user_id`, `o`.`amount`, `p`.`method`, \
+               `o`.`window_start`, `o`.`window_end`\n\
+               FROM TABLE(TUMBLE(TABLE `orders`, DESCRIPTOR(`ts`), INTERVAL '5' MINUTE)) AS `o`\n\
+               JOIN TABLE(TUMBLE(TABLE `payments`, DESCRIPTOR(`paid_ts`), INTERVAL '5' MINUTE)) AS `p`\n  \
+               ON `o`.`order_id` = `p`.`order_id`\n  \
+               AND `o`.`window_start` = `p`.`window_start`\n  \
+               AND `o`.`window_end` = `p`.`window_end`";
+    assert_eq!(flink(sql, &names), expected);
+}
+
+#[test]
+fn common_table_expressions_and_session_partitions() {
+    let names = ["clicks", "user_id", "ts"];
+    assert_eq!(
+        flink(
+            "WITH views AS (SELECT user_id FROM clicks) SELECT user_id FROM views",
+            &names
+        ),
+        "WITH `views` AS (SELECT `user_id` FROM `clicks`) SELECT `user_id` FROM `views`"
+    );
+    assert_eq!(
+        flink(
+            "SELECT user_id FROM TABLE(SESSION(TABLE clicks PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '10' MINUTE))",
+            &names
+        ),
+        "SELECT `user_id` FROM TABLE(SESSION(TABLE `clicks` PARTITION BY `user_id`, DESCRIPTOR(`ts`), INTERVAL '10' MINUTE))"
+    );
+}
+
+#[test]
+fn approx_count_distinct_becomes_an_exact_count() {
+    let known: BTreeSet<String> = ["user_id", "clicks"]
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let query = flink_query(
+        "SELECT APPROX_COUNT_DISTINCT(user_id) AS a, approx_count_distinct ( DISTINCT user_id ) AS b FROM clicks",
+        &known,
+    );
+    assert!(query.approx_count_distinct);
+    assert_eq!(
+        query.sql,
+        "SELECT COUNT(DISTINCT `user_id`) AS `a`, COUNT ( DISTINCT `user_id` ) AS `b` FROM `clicks`"
+    );
+    assert!(
+        !flink_query("SELECT COUNT(DISTINCT user_id) AS a FROM clicks", &known)
+            .approx_count_distinct
+    );
+    // The file says why.
+    let yaml = CLICKS.replace(
+        "COUNT(*) AS `views`",
+        "APPROX_COUNT_DISTINCT(`user`) AS `views`",
+    );
+    let (_, sql) = only_file(&pipeline(&yaml));
+    assert!(sql.contains("COUNT(DISTINCT `user`) AS `views`"), "{sql}");
+    assert!(
+        sql.replace("\n-- ", " ")
+            .contains("Flink has no approximate distinct count in streaming queries"),
+        "{sql}"
+    );
+}
+
+#[test]
+fn bare_reserved_words_in_a_spec_are_quoted_in_the_insert() {
+    let yaml = CLICKS.replace(
+        "      SELECT `user`, window_start, COUNT(*) AS `views`\n      \
+         FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n      \
+         GROUP BY `user`, window_start, window_end;",
+        "      SELECT `user`, window_start, COUNT(*) AS views, SUM(price) AS value, MAX(device.os) AS os\n      \
+         FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n      \
+         GROUP BY `user`, window_start, window_end;",
+    );
+    assert_ne!(yaml, CLICKS);
+    let (_, sql) = only_file(&pipeline(&yaml));
+    assert!(
+        sql.ends_with(
+            "INSERT INTO `per_user`\n\
+             SELECT `user`, `window_start`, COUNT(*) AS `views`, SUM(`price`) AS `value`, \
+             MAX(`device`.`os`) AS `os`\n\
+             FROM TABLE(TUMBLE(TABLE `clicks`, DESCRIPTOR(`ts`), INTERVAL '1' MINUTE))\n\
+             GROUP BY `user`, `window_start`, `window_end`;\n"
+        ),
+        "{sql}"
+    );
+}
+
+#[test]
+fn sql_the_tokenizer_cannot_read_is_kept_as_written() {
+    let known: BTreeSet<String> = ["user"].iter().map(|n| n.to_string()).collect();
+    let query = flink_query("SELECT user FROM t WHERE x = 'unterminated", &known);
+    assert_eq!(query.sql, "SELECT user FROM t WHERE x = 'unterminated");
 }
