@@ -15,10 +15,14 @@ use kin::source::SourceFile;
 use kin_tests::root;
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    files_with_extension(dir, "yaml")
+}
+
+fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
+    files.retain(|p| p.extension().is_some_and(|e| e == extension));
     files.sort();
     files
 }
@@ -117,6 +121,10 @@ fn every_code_has_a_fixture_and_a_page() {
     for path in yaml_files(&root().join("tests/fixtures/invalid")) {
         covered.extend(expected_codes(&load(&path)));
     }
+    // `.kin` fixtures (tests/dsl.rs) cover the DSL's own codes.
+    for path in files_with_extension(&root().join("tests/fixtures/dsl_invalid"), "kin") {
+        covered.extend(expected_codes(&load(&path)));
+    }
     for code in codes::ALL {
         assert!(
             covered.contains(code.id),
@@ -199,12 +207,18 @@ fn every_code_page_example_reports_its_code() {
                 .join(format!("{}.md", code.id)),
         )
         .unwrap_or_default();
-        let example = page
-            .split("```yaml\n")
-            .nth(1)
-            .and_then(|rest| rest.split("```").next())
+        // The first example, in YAML or in the `.kin` DSL.
+        let (name, example) = ["yaml", "kin"]
+            .iter()
+            .filter_map(|syntax| {
+                let at = page.find(&format!("```{syntax}\n"))?;
+                let rest = &page[at + syntax.len() + 4..];
+                Some((at, format!("pipeline.{syntax}"), rest.split("```").next()?))
+            })
+            .min_by_key(|(at, _, _)| *at)
+            .map(|(_, name, example)| (name, example))
             .unwrap_or_else(|| panic!("spec/diagnostics/{}.md has no ```yaml example", code.id));
-        let compiled = kin::compile(&SourceFile::new("pipeline.yaml", example.to_string()));
+        let compiled = kin::compile(&SourceFile::new(name, example.to_string()));
         assert!(
             compiled.diagnostics.iter().any(|d| d.code == *code),
             "the example of spec/diagnostics/{}.md does not report {}",

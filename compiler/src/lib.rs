@@ -4,7 +4,7 @@
 //!
 //! | stage  | function                 | from → to                                   |
 //! |--------|--------------------------|---------------------------------------------|
-//! | parse  | [`syntax::parse_yaml`]   | source text → [`ast::Spec`]                 |
+//! | parse  | [`syntax::parse`]        | YAML or `.kin` text → [`ast::Spec`]         |
 //! | check  | [`check::check`]         | [`ast::Spec`] → [`ir::graph::Pipeline`]     |
 //! | emit   | [`emit`]                 | [`ir::graph::Pipeline`] → text (graph, …)   |
 
@@ -39,9 +39,10 @@ impl Compiled {
     }
 }
 
-/// Parses and checks one spec file: every stage up to the typed graph.
+/// Parses and checks one spec file: every stage up to the typed graph. The file's name picks
+/// the syntax: `.kin` is the DSL, anything else YAML.
 pub fn compile(file: &SourceFile) -> Compiled {
-    let (spec, mut diagnostics) = syntax::parse_yaml(file);
+    let (spec, mut diagnostics) = syntax::parse(file);
     let checked = check::check(spec);
     diagnostics.extend(checked.diagnostics);
     diagnostic::sort(&mut diagnostics);

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use kin::diagnostic::{self, Format, RenderedFile};
 use kin::source::SourceFile;
+use kin::syntax::Syntax;
 
 /// kin compiles a declarative pipeline spec (schemas, producers, Kinesis streams, SQL analytics,
 /// Firehose deliveries) into a checked graph, Terraform for AWS and a local runtime.
@@ -77,6 +78,42 @@ enum Command {
     },
     /// Print the JSON Schema of pipeline.yaml (for editor completion).
     Schema,
+    /// Format `.kin` files in the canonical layout, in place (comments are kept).
+    ///
+    /// Exit status: 0 when done (with --check: when every file is already formatted), 1 when a
+    /// file has a syntax error or, with --check, would change, 2 when a file cannot be read or
+    /// written or is not a `.kin` file.
+    Fmt {
+        /// `.kin` spec files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        /// Change nothing: list the files that would change.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Convert a spec between YAML and the `.kin` DSL (comments are carried over).
+    ///
+    /// Exit status: 0 when converted, 1 when the spec has a syntax error or a value kin cannot
+    /// read (nothing is written), 2 when a file cannot be read or written.
+    Convert {
+        /// The spec file (`.kin` or YAML).
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// The syntax to write.
+        #[arg(long, value_enum)]
+        to: SyntaxArg,
+        /// Write to this file instead of stdout.
+        #[arg(short, long, value_name = "OUT")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyntaxArg {
+    /// pipeline.yaml
+    Yaml,
+    /// the `.kin` DSL
+    Kin,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -143,6 +180,8 @@ fn main() -> ExitCode {
         Command::Graph { file, format } => graph(&file, format),
         Command::Build { file, target, out } => build(&file, target, out),
         Command::Explain { file, node } => explain(&file, node.as_deref()),
+        Command::Fmt { files, check } => fmt(&files, check),
+        Command::Convert { file, to, out } => convert(&file, to, out),
         Command::Schema => {
             print(&kin::json_schema::json_schema_text());
             ExitCode::SUCCESS
@@ -360,6 +399,84 @@ fn explain(path: &str, node: Option<&str>) -> ExitCode {
             diagnostic::render(Format::Human { color: false }, &rendered)
         );
         return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints a file's diagnostics for people (no colour), on stderr.
+fn report(file: &SourceFile, diagnostics: &[diagnostic::Diagnostic]) {
+    let rendered = [RenderedFile { file, diagnostics }];
+    eprint!(
+        "{}",
+        diagnostic::render(Format::Human { color: false }, &rendered)
+    );
+}
+
+fn fmt(paths: &[String], check: bool) -> ExitCode {
+    let mut files = Vec::new();
+    for path in paths {
+        if Syntax::of(path) != Syntax::Kin {
+            eprintln!("error: {path} is not a .kin file: kin fmt formats .kin files (`kin convert {path} --to kin` writes a YAML spec as kin)");
+            return ExitCode::from(2);
+        }
+        match read(path) {
+            Ok(file) => files.push(file),
+            Err(code) => return code,
+        }
+    }
+    let mut failed = false;
+    for file in &files {
+        match kin::syntax::print::format_kin(file) {
+            Err(diagnostics) => {
+                report(file, &diagnostics);
+                eprintln!("kin fmt: {} has errors; it was not formatted", file.name);
+                failed = true;
+            }
+            Ok(text) if text == *file.text => {}
+            Ok(_) if check => {
+                print(&format!("{}: not formatted\n", file.name));
+                failed = true;
+            }
+            Ok(text) => {
+                if let Err(err) = std::fs::write(&file.name, text) {
+                    eprintln!("error: cannot write {}: {err}", file.name);
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn convert(path: &str, to: SyntaxArg, out: Option<PathBuf>) -> ExitCode {
+    let file = match read(path) {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let to = match to {
+        SyntaxArg::Yaml => Syntax::Yaml,
+        SyntaxArg::Kin => Syntax::Kin,
+    };
+    let text = match kin::syntax::print::convert(&file, to) {
+        Ok(text) => text,
+        Err(diagnostics) => {
+            report(&file, &diagnostics);
+            eprintln!("kin convert: {path} has errors; run `kin check {path}`");
+            return ExitCode::from(1);
+        }
+    };
+    match out {
+        Some(out) => {
+            if let Err(err) = std::fs::write(&out, text) {
+                eprintln!("error: cannot write {}: {err}", out.display());
+                return ExitCode::from(2);
+            }
+        }
+        None => print(&text),
     }
     ExitCode::SUCCESS
 }

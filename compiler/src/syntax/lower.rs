@@ -4,6 +4,7 @@
 use super::reader::{Fields, Interp, Reader};
 use super::types::{parse_type, type_help};
 use super::yaml::{Key, Node, NodeKind};
+use super::Syntax;
 use crate::ast::*;
 use crate::diagnostic::{codes, Diagnostic};
 use crate::ir::types::{FieldType, Type};
@@ -81,9 +82,12 @@ pub const KEYS: &[(&str, &[&str])] = &[
 
 const ENCRYPTION_KEYS: &[&str] = &["kms_key"];
 
-/// Lowers a parsed YAML document into the spec AST.
-pub fn lower(root: &Node) -> (Spec, Vec<Diagnostic>) {
-    let mut r = Reader::default();
+/// Lowers a parsed document (YAML, or `.kin` built into the same node tree) into the spec AST.
+pub fn lower(root: &Node, syntax: Syntax) -> (Spec, Vec<Diagnostic>) {
+    let mut r = Reader {
+        syntax,
+        ..Reader::default()
+    };
     let mut spec = Spec::default();
     let anchor = match &root.kind {
         NodeKind::Map(entries) => entries.first().map_or(Span::new(0, 0), |(k, _)| k.span),
@@ -122,7 +126,8 @@ fn section<T>(
     let Some(node) = top.get(key) else {
         return Vec::new();
     };
-    r.entries(node, &format!("`{key}`"))
+    let what = r.say(format!("`{key}`"), super::dsl::hints::section_words(key));
+    r.entries(node, &what)
         .into_iter()
         .map(|(name, value)| lower_one(r, name, value))
         .collect()
@@ -151,8 +156,12 @@ fn schema(r: &mut Reader, key: &Key, node: &Node) -> Schema {
     };
     if let Some(n) = fields_node.filter(empty) {
         r.push(
-            Diagnostic::new(codes::MISSING_KEY, n.span, format!("{what} has no fields"))
-                .with_help("declare at least one field, e.g. `fields: { id: string }`"),
+            Diagnostic::new(codes::MISSING_KEY, n.span, format!("{what} has no fields")).with_help(
+                r.say(
+                    "declare at least one field, e.g. `fields: { id: string }`",
+                    "declare at least one field, e.g. `fields { id: string }`",
+                ),
+            ),
         );
     }
     Schema {
@@ -379,9 +388,10 @@ fn analytics(r: &mut Reader, key: &Key, node: &Node) -> Analytics {
                         n.span,
                         format!("{what} reads from no stream"),
                     )
-                    .with_help(
+                    .with_help(r.say(
                         "`from:` names one stream or a list of streams, e.g. `from: clicks`",
-                    ),
+                        "`from` names one stream or a list of streams, e.g. `from = clicks` or `from = [clicks, orders]`",
+                    )),
                 );
             }
             r.string_list(n, &format!("the input of {what}"))
@@ -483,9 +493,17 @@ fn destination(r: &mut Reader, node: &Node, key_span: Span, what: &str) -> Optio
             if matches!(&node.kind, NodeKind::Map(m) if m.is_empty())
                 || matches!(node.kind, NodeKind::Null)
             {
+                let help = r.say(
+                    "add one of `s3:`, `redshift:`, `opensearch:`, `splunk:` or `http:` under `to:`",
+                    "write the destination as `to s3 { … }`, `to redshift { … }`, `to opensearch { … }`, `to splunk { … }` or `to http { … }`",
+                );
                 r.push(
-                    Diagnostic::new(codes::MISSING_KEY, key_span, format!("{what} has no destination"))
-                        .with_help("add one of `s3:`, `redshift:`, `opensearch:`, `splunk:` or `http:` under `to:`"),
+                    Diagnostic::new(
+                        codes::MISSING_KEY,
+                        key_span,
+                        format!("{what} has no destination"),
+                    )
+                    .with_help(help),
                 );
             }
             None

@@ -1,7 +1,13 @@
 //! Stage 1, parse: source text → the spec AST ([`crate::ast`]), with syntax diagnostics.
-//! Parsing never fails: a file that is not YAML gives an empty spec and a K0001 diagnostic.
+//! Two syntaxes, one AST: YAML (`yaml.rs`) and the `.kin` DSL (`dsl/`, grammar `kin.pest`) both
+//! build the same spanned node tree, which `lower.rs` reads into `ast::Spec`; `print/` writes a
+//! spec back out in either syntax (`kin fmt`, `kin convert`).
+//! Parsing never fails: a file that is not YAML (or not kin) gives an empty spec and a K0001
+//! (K0028) diagnostic.
 
+pub mod dsl;
 mod lower;
+pub mod print;
 mod reader;
 pub mod types;
 pub mod yaml;
@@ -13,11 +19,56 @@ use crate::ast::{Spec, Sql};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 
+/// The two ways to write a spec.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Syntax {
+    #[default]
+    Yaml,
+    /// The `.kin` DSL.
+    Kin,
+}
+
+impl Syntax {
+    /// A file's syntax by its name: `.kin` is the DSL, anything else YAML.
+    pub fn of(file_name: &str) -> Syntax {
+        if file_name.ends_with(".kin") {
+            Syntax::Kin
+        } else {
+            Syntax::Yaml
+        }
+    }
+}
+
+/// Parses a spec in the syntax its file name says (`.kin` → DSL, otherwise YAML).
+pub fn parse(file: &SourceFile) -> (Spec, Vec<Diagnostic>) {
+    match Syntax::of(&file.name) {
+        Syntax::Yaml => parse_yaml(file),
+        Syntax::Kin => parse_kin(file),
+    }
+}
+
+/// Parses a `.kin` spec into the AST, collecting every syntax-level diagnostic.
+pub fn parse_kin(file: &SourceFile) -> (Spec, Vec<Diagnostic>) {
+    match dsl::parse(file) {
+        Ok(tree) => {
+            let (mut spec, mut diagnostics) = lower::lower(&tree.root, Syntax::Kin);
+            for analytics in &mut spec.analytics {
+                if let Some(sql) = &mut analytics.sql {
+                    sql.line_offsets = dsl::sql_line_offsets(&file.text, &tree, sql);
+                }
+            }
+            diagnostics.extend(tree.diagnostics);
+            (spec, diagnostics)
+        }
+        Err(diagnostic) => (Spec::default(), vec![*diagnostic]),
+    }
+}
+
 /// Parses a YAML spec into the AST, collecting every syntax-level diagnostic.
 pub fn parse_yaml(file: &SourceFile) -> (Spec, Vec<Diagnostic>) {
     match yaml::parse(file) {
         Ok(root) => {
-            let (mut spec, diagnostics) = lower::lower(&root);
+            let (mut spec, diagnostics) = lower::lower(&root, Syntax::Yaml);
             for analytics in &mut spec.analytics {
                 if let Some(sql) = &mut analytics.sql {
                     sql.line_offsets = locate_lines(&file.text, sql);

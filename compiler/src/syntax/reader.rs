@@ -1,6 +1,7 @@
 //! Reading typed values out of the YAML node tree, reporting every problem as a diagnostic.
 
 use super::yaml::{Key, Node, NodeKind};
+use super::Syntax;
 use crate::diagnostic::{codes, did_you_mean, nearest, Diagnostic};
 use crate::ir::units::{Duration, Rate, Size};
 use crate::source::{Span, Spanned};
@@ -9,6 +10,8 @@ use crate::source::{Span, Spanned};
 #[derive(Default)]
 pub struct Reader {
     pub diagnostics: Vec<Diagnostic>,
+    /// The syntax the spec is written in, for the examples in help lines.
+    pub syntax: Syntax,
 }
 
 /// Whether a string may hold `${var.X}` / `${secret:X}` references.
@@ -59,12 +62,27 @@ impl Reader {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Text for a help line: the YAML wording or the `.kin` wording.
+    pub fn say(&self, yaml: impl Into<String>, kin: impl Into<String>) -> String {
+        match self.syntax {
+            Syntax::Yaml => yaml.into(),
+            Syntax::Kin => kin.into(),
+        }
+    }
+
     pub fn wrong_kind(&mut self, node: &Node, expected: &str, what: &str) {
+        let (expected, found) = match self.syntax {
+            Syntax::Yaml => (expected.to_string(), node.kind.describe()),
+            Syntax::Kin => (
+                super::dsl::hints::kind_words(expected),
+                super::dsl::hints::describe(&node.kind),
+            ),
+        };
         self.push(
             Diagnostic::new(
                 codes::WRONG_KIND,
                 node.span,
-                format!("{what} must be {expected}, found {}", node.kind.describe()),
+                format!("{what} must be {expected}, found {found}"),
             )
             .with_label(format!("expected {expected}")),
         );
@@ -86,7 +104,10 @@ impl Reader {
                             )
                             .with_label("repeated here")
                             .with_secondary(first.span, "first written here")
-                            .with_help("remove one of them: YAML keeps only one value per key"),
+                            .with_help(self.say(
+                                "remove one of them: YAML keeps only one value per key",
+                                "remove one of them: only the first one is read",
+                            )),
                         );
                         continue;
                     }
@@ -155,14 +176,21 @@ impl Reader {
     ) -> Option<&'n Node> {
         let node = fields.get(key);
         if node.is_none() {
+            let (label, help) = match self.syntax {
+                Syntax::Yaml => (
+                    format!("add `{key}:` here"),
+                    format!("for example `{key}: {example}`"),
+                ),
+                Syntax::Kin => super::dsl::hints::missing_key(key, example),
+            };
             self.push(
                 Diagnostic::new(
                     codes::MISSING_KEY,
                     fields.anchor,
                     format!("{} has no \"{key}\", which is required", fields.what),
                 )
-                .with_label(format!("add `{key}:` here"))
-                .with_help(format!("for example `{key}: {example}`")),
+                .with_label(label)
+                .with_help(help),
             );
         }
         node

@@ -5,7 +5,11 @@ use crate::ir::types::{Field, FieldType, Type};
 
 /// Parses a type as written in a schema. The error says what was expected, for people.
 pub fn parse_type(text: &str) -> Result<FieldType, String> {
-    let mut parser = Parser { text, pos: 0 };
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+    };
     let ty = parser.field_type()?;
     parser.skip_ws();
     if parser.pos < text.len() {
@@ -21,7 +25,12 @@ pub fn parse_type(text: &str) -> Result<FieldType, String> {
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    /// How many `list<`/`struct<` are open: bounded, so that no input can exhaust the stack.
+    depth: usize,
 }
+
+/// The deepest nesting of `list<…>` and `struct<…>` a type may have.
+const MAX_DEPTH: usize = 32;
 
 impl Parser<'_> {
     fn skip_ws(&mut self) {
@@ -71,8 +80,15 @@ impl Parser<'_> {
     }
 
     fn field_type(&mut self) -> Result<FieldType, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!(
+                "the type is nested more than {MAX_DEPTH} levels deep"
+            ));
+        }
         let ty = self.ty()?;
         let nullable = self.eat("?");
+        self.depth -= 1;
         Ok(FieldType { ty, nullable })
     }
 
@@ -209,5 +225,7 @@ mod tests {
         assert!(parse_type("list<string").unwrap_err().contains("close"));
         assert!(parse_type("string extra").is_err());
         assert!(type_help("integer").contains("`int`"));
+        let deep = format!("{}int{}", "list<".repeat(10_000), ">".repeat(10_000));
+        assert!(parse_type(&deep).unwrap_err().contains("nested"));
     }
 }
