@@ -6,7 +6,9 @@
 //!   clean, `kin fmt` output is snapshotted under `tests/snapshots/dsl_fmt/`, and formatting does
 //!   not change their graph.
 //! - Every example is committed in both syntaxes (`pipeline.kin` is `kin convert` of
-//!   `pipeline.yaml`), and both give the same graph and the same Flink SQL.
+//!   `pipeline.yaml`), and both give the same graph, the same Flink SQL and the same Terraform.
+//! - The examples of `spec/dsl.md` parse, and each YAML example there followed by a kin example
+//!   gives the same graph and diagnostics.
 //! - Every valid fixture and example, and generated specs with comments put anywhere, convert
 //!   YAML → kin → YAML → kin stably after one step with the same graph; `kin fmt` is idempotent.
 //! - Every invalid YAML fixture that converts reports the same diagnostics, at the same tokens,
@@ -293,7 +295,65 @@ fn every_example_is_committed_in_both_syntaxes() {
             "{}: the Flink SQL differs",
             kin.name
         );
+        assert_eq!(
+            kin::emit::terraform::terraform(&compiled.pipeline),
+            kin::emit::terraform::terraform(&from_yaml.pipeline),
+            "{}: the Terraform differs",
+            kin.name
+        );
     }
+}
+
+/// The fenced blocks of a Markdown page with their language.
+fn code_blocks(page: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("```") {
+        let after = &rest[start + 3..];
+        let Some(line_end) = after.find('\n') else {
+            break;
+        };
+        let language = after[..line_end].trim().to_string();
+        let body = &after[line_end + 1..];
+        let Some(end) = body.find("```") else {
+            break;
+        };
+        blocks.push((language, body[..end].to_string()));
+        rest = &body[end + 3..];
+    }
+    blocks
+}
+
+#[test]
+fn the_dsl_page_examples_parse_and_match_their_yaml() {
+    let page = fs::read_to_string(root().join("spec/dsl.md")).unwrap_or_default();
+    let blocks = code_blocks(&page);
+    let mut pairs = 0;
+    for (i, (language, text)) in blocks.iter().enumerate() {
+        if language != "kin" {
+            continue;
+        }
+        let kin = SourceFile::new("spec/dsl.md.kin", text.clone());
+        let syntax_errors: Vec<Diagnostic> = kin::compile(&kin)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.code.id == "K0028")
+            .collect();
+        assert!(
+            syntax_errors.is_empty(),
+            "a kin example of spec/dsl.md:\n{}",
+            report(&kin, &syntax_errors)
+        );
+        if let Some((previous, yaml_text)) = i.checked_sub(1).and_then(|p| blocks.get(p)) {
+            if previous == "yaml" {
+                let yaml = SourceFile::new("spec/dsl.md.yaml", yaml_text.clone());
+                assert_eq!(graph(&kin), graph(&yaml), "spec/dsl.md:\n{text}");
+                assert_eq!(messages(&kin), messages(&yaml), "spec/dsl.md:\n{text}");
+                pairs += 1;
+            }
+        }
+    }
+    assert!(pairs >= 7, "only {pairs} YAML/kin pairs in spec/dsl.md");
 }
 
 #[test]
