@@ -3,8 +3,6 @@
 //! written after it, or after the line of its own key when it trailed one; keeps a blank line
 //! where the file had one before a key; and aligns runs of `key = value` lines.
 
-use std::cmp::Reverse;
-
 use super::layout::{previous_line_blank, Comment};
 use super::Document;
 use crate::syntax::Syntax;
@@ -287,20 +285,25 @@ impl<'a> Lines<'a> {
         let mut leading: Vec<Vec<&Comment>> = vec![Vec::new(); lines.len()];
         let mut trailing: Vec<Option<&Comment>> = vec![None; lines.len()];
         let mut tail = Vec::new();
+        // Every (anchor, line) in order of the anchor's offset, then of the line.
+        let mut anchors: Vec<(usize, usize)> = lines
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| l.anchors.iter().map(move |&a| (a, i)))
+            .collect();
+        anchors.sort_unstable();
+        let source_line = |offset: usize| file.line_col(offset).line;
         for comment in &self.doc.layout.comments {
+            let after = anchors.partition_point(|&(a, _)| a <= comment.offset);
             if !comment.own_line {
-                let line_no = file.line_col(comment.offset).line;
-                let same_line = (0..lines.len())
-                    .filter_map(|i| {
-                        lines[i]
-                            .anchors
-                            .iter()
-                            .filter(|&&a| a <= comment.offset && file.line_col(a).line == line_no)
-                            .max()
-                            .map(|&a| (a, Reverse(i)))
-                    })
-                    .max();
-                if let Some((_, Reverse(i))) = same_line {
+                // The last key written before it on its line (the first line printing it).
+                let line_no = source_line(comment.offset);
+                let same_line = anchors[..after]
+                    .last()
+                    .filter(|&&(a, _)| source_line(a) == line_no)
+                    .map(|&(a, _)| anchors[..after].partition_point(|&(b, _)| b < a))
+                    .map(|first| anchors[first].1);
+                if let Some(i) = same_line {
                     // After its key; before it when nothing may follow on that line.
                     if lines[i].trailing_ok && trailing[i].is_none() {
                         trailing[i] = Some(comment);
@@ -310,18 +313,8 @@ impl<'a> Lines<'a> {
                     continue;
                 }
             }
-            let next = (0..lines.len())
-                .filter_map(|i| {
-                    lines[i]
-                        .anchors
-                        .iter()
-                        .filter(|&&a| a > comment.offset)
-                        .min()
-                        .map(|&a| (a, i))
-                })
-                .min();
-            match next {
-                Some((_, i)) => leading[i].push(comment),
+            match anchors.get(after) {
+                Some(&(_, i)) => leading[i].push(comment),
                 None => tail.push(comment),
             }
         }
