@@ -85,32 +85,27 @@ fn compile(path: &Path) -> Pipeline {
     compiled.pipeline
 }
 
-/// The Terraform of one pipeline, rendered in-process (`None` while kin has no Terraform
-/// emitter: then `kin::emit::terraform::terraform(pipeline)` goes here).
-fn render(pipeline: &Pipeline) -> Option<Vec<(String, String)>> {
-    let _ = pipeline;
-    None
+/// The Terraform of one pipeline, rendered in-process.
+fn render(pipeline: &Pipeline) -> Vec<(String, String)> {
+    kin::emit::terraform::terraform(pipeline)
 }
 
-/// The emitted module of every example and valid fixture (`None`: no emitter yet).
-fn emitted_modules() -> Option<Vec<Module>> {
+/// The emitted module of every example and valid fixture.
+fn emitted_modules() -> Vec<Module> {
     let specs = specs();
     assert!(specs.len() >= 5, "expected the examples, found {specs:?}");
-    let mut modules = Vec::new();
-    for (name, path) in specs {
-        let files = render(&compile(&path))?;
-        assert!(
-            files.iter().any(|(p, _)| p.ends_with(".tf")),
-            "{name}: no .tf file in {:?}",
-            files.iter().map(|(p, _)| p).collect::<Vec<_>>()
-        );
-        modules.push(Module { name, files });
-    }
-    Some(modules)
-}
-
-fn no_emitter() {
-    println!("SKIPPED: kin has no Terraform emitter yet (render() in tests/terraform_validate.rs)");
+    specs
+        .into_iter()
+        .map(|(name, path)| {
+            let files = render(&compile(&path));
+            assert!(
+                files.iter().any(|(p, _)| p.ends_with(".tf")),
+                "{name}: no .tf file in {:?}",
+                files.iter().map(|(p, _)| p).collect::<Vec<_>>()
+            );
+            Module { name, files }
+        })
+        .collect()
 }
 
 /// A hand-written module under `tests/terraform/sample/`.
@@ -1134,9 +1129,7 @@ fn report(what: &str, problems: &[String]) -> String {
 
 #[test]
 fn emitted_terraform_parses_and_matches_the_provider_schema() {
-    let Some(modules) = emitted_modules() else {
-        return no_emitter();
-    };
+    let modules = emitted_modules();
     if let Some(dir) = std::env::var_os("KIN_TERRAFORM_KEEP") {
         // For a look at what was checked.
         write_modules(Path::new(&dir), &modules);
@@ -1169,9 +1162,7 @@ fn hashicorp_hcl_parser_accepts_emitted_terraform() {
         );
         return;
     };
-    let Some(modules) = emitted_modules() else {
-        return no_emitter();
-    };
+    let modules = emitted_modules();
     let tmp = TempDir::new("terraform-hcl");
     let dirs = write_modules(&tmp.0, &modules);
     let started = Instant::now();
@@ -1193,9 +1184,7 @@ fn checkov_passes_emitted_terraform() {
         );
         return;
     };
-    let Some(modules) = emitted_modules() else {
-        return no_emitter();
-    };
+    let modules = emitted_modules();
     let tmp = TempDir::new("terraform-checkov");
     write_modules(&tmp.0, &modules);
     let started = Instant::now();
