@@ -136,6 +136,18 @@ fn explain(text: &str, pos: usize, positives: &[Rule], found: &Found) -> Diagnos
         .with_label("not an escape")
         .with_help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\r` and `\\u{…}`; a backslash itself is written `\\\\`");
     }
+    // `clïcks`: a bare name stops at the first character that is not ASCII.
+    if found.first.is_some_and(|c| !c.is_ascii() && c.is_alphanumeric())
+        && text[..pos].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        let word = format!("{prev}{}", found.words.trim_matches('`'));
+        return error(
+            Span::new(prev_start, found.span.end),
+            format!("`{word}` is not a bare name: bare names are ASCII letters, digits, `_` and `-`"),
+        )
+        .with_label("not a bare name")
+        .with_help(format!("quote it: `\"{word}\"`"));
+    }
     if let Some(diagnostic) = spaced_unit(text, pos, prev, prev_start) {
         return diagnostic;
     }
@@ -229,12 +241,21 @@ fn explain(text: &str, pos: usize, positives: &[Rule], found: &Found) -> Diagnos
         };
     }
     if has(positives, Rule::lbrace) && !has(positives, Rule::rbrace) {
+        let before = previous_token(text, prev_start).0;
+        let declaration = before == "pipeline" || KINDS.iter().any(|(k, _)| *k == before);
+        let help = if declaration {
+            format!("a declaration's settings go in a block: `{before} {prev} {{ … }}`")
+        } else if before == "to" {
+            format!("a destination is written `to {prev} {{ key = value … }}`")
+        } else {
+            format!("a block is written `{prev} {{ key = value … }}`")
+        };
         return error(
             found.span,
             format!("expected `{{` after `{prev}`, found {}", found.words),
         )
         .with_label("expected `{`")
-        .with_help("a declaration's settings go in a block: `stream clicks { shards = 1 }`");
+        .with_help(help);
     }
     if has(positives, Rule::rbracket) {
         return error(
