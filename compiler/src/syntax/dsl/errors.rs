@@ -137,13 +137,17 @@ fn explain(text: &str, pos: usize, positives: &[Rule], found: &Found) -> Diagnos
         .with_help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\r` and `\\u{…}`; a backslash itself is written `\\\\`");
     }
     // `clïcks`: a bare name stops at the first character that is not ASCII.
-    if found.first.is_some_and(|c| !c.is_ascii() && c.is_alphanumeric())
+    if found
+        .first
+        .is_some_and(|c| !c.is_ascii() && c.is_alphanumeric())
         && text[..pos].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         let word = format!("{prev}{}", found.words.trim_matches('`'));
         return error(
             Span::new(prev_start, found.span.end),
-            format!("`{word}` is not a bare name: bare names are ASCII letters, digits, `_` and `-`"),
+            format!(
+                "`{word}` is not a bare name: bare names are ASCII letters, digits, `_` and `-`"
+            ),
         )
         .with_label("not a bare name")
         .with_help(format!("quote it: `\"{word}\"`"));
