@@ -1,11 +1,13 @@
 //! The `.kin` DSL: `kin.pest` parses the text, `tree.rs` builds from the parse tree the same
 //! spanned node tree that YAML gives, and `syntax::lower` reads that tree into `ast::Spec`, so
 //! both syntaxes share every key table and every diagnostic. `errors.rs` turns pest's syntax
-//! errors into K0028 diagnostics written for people; `text.rs` reads strings and `"""` blocks
-//! (keeping each SQL line's position in the file); `hints.rs` words help lines the kin way.
+//! errors into K0028 diagnostics written for people (`mistakes.rs` recognises the usual
+//! mistakes); `text.rs` reads strings and `"""` blocks (keeping each SQL line's position in the
+//! file); `hints.rs` words help lines the kin way.
 
 mod errors;
 pub mod hints;
+mod mistakes;
 pub mod text;
 mod tree;
 
@@ -26,7 +28,7 @@ struct KinParser;
 /// Parses a `.kin` file into the node tree, with its comments and block ends; a syntax error is
 /// one K0028 diagnostic.
 pub fn parse(file: &SourceFile) -> Result<KinTree, Box<Diagnostic>> {
-    if let Some(diagnostic) = errors::too_deep(&file.text) {
+    if let Some(diagnostic) = mistakes::too_deep(&file.text) {
         return Err(Box::new(diagnostic));
     }
     match KinParser::parse(Rule::file, &file.text) {
