@@ -319,7 +319,11 @@ impl Printer<'_> {
         });
         self.encryption_attr(out, &path, &firehose.encryption);
         let buffer = &firehose.buffer;
-        if buffer.size.is_some() || buffer.interval.is_some() {
+        // An empty `buffer` is kept: the AST remembers it was written.
+        if buffer.size.is_some()
+            || buffer.interval.is_some()
+            || firehose.written.contains(&"buffer")
+        {
             let block = join(&path, "buffer");
             self.open_block(out, "buffer".to_string(), &block, None);
             self.opt(out, &block, "size", &buffer.size, |s| self.doc.size(s));

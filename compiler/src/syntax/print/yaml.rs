@@ -331,7 +331,11 @@ impl Printer<'_> {
     fn firehose(&self, out: &mut Lines, path: &str, firehose: &Firehose) {
         self.opt(out, path, "from", &firehose.from, |s| scalar(&s.value));
         let buffer = &firehose.buffer;
-        if buffer.size.is_some() || buffer.interval.is_some() {
+        // An empty `buffer` is kept: the AST remembers it was written.
+        if buffer.size.is_some()
+            || buffer.interval.is_some()
+            || firehose.written.contains(&"buffer")
+        {
             let block = join(path, "buffer");
             out.open("buffer:", &[self.doc.anchor(&block)]);
             self.opt(out, &block, "size", &buffer.size, |s| self.doc.size(s));
