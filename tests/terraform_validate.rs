@@ -15,7 +15,7 @@
 //!
 //! Hand-written modules under `tests/terraform/sample/` prove that each checker can fail.
 //! `.ci/run` installs the tools and sets both variables; without them those parts print
-//! `SKIPPED: …`. `KIN_TERRAFORM_KEEP=DIR` writes the emitted modules to DIR for a look.
+//! `SKIPPED: …` (and fail when `CI=true`). `KIN_TERRAFORM_KEEP=DIR` writes the emitted modules to DIR for a look.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -932,9 +932,21 @@ fn check_readable(kind: &str, ty: &str, attr: &str, problem: &mut impl FnMut(Str
 // External tools
 // ---------------------------------------------------------------------------------------------
 
+/// The value of a tool's variable; in CI (`CI=true`, as the CI runner sets it) a missing one is
+/// an error, so that a broken `.ci/run` cannot turn the external checks into skips.
+fn tool_var(name: &str) -> Option<std::ffi::OsString> {
+    let value = std::env::var_os(name);
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        value.is_some() || !in_ci,
+        "CI=true but {name} is not set: .ci/run must install the tool and set it"
+    );
+    value
+}
+
 /// `tests/terraform` with its npm packages installed, from `KIN_NODE_TOOLS`.
 fn node_tools() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("KIN_NODE_TOOLS")?);
+    let dir = PathBuf::from(tool_var("KIN_NODE_TOOLS")?);
     let hcl2json = dir.join("node_modules/@cdktf/hcl2json/package.json");
     assert!(
         hcl2json.exists(),
@@ -946,7 +958,7 @@ fn node_tools() -> Option<PathBuf> {
 
 /// The checkov executable, from `KIN_CHECKOV`.
 fn checkov_exe() -> Option<PathBuf> {
-    std::env::var_os("KIN_CHECKOV").map(PathBuf::from)
+    tool_var("KIN_CHECKOV").map(PathBuf::from)
 }
 
 fn node(tools: &Path, script: &str, args: &[&Path]) -> String {
