@@ -125,9 +125,9 @@ impl Rate {
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        if b >= MIB && b % MIB == 0 {
+        if b >= MIB && b.is_multiple_of(MIB) {
             write!(f, "{}MiB", b / MIB)
-        } else if b >= KIB && b % KIB == 0 {
+        } else if b >= KIB && b.is_multiple_of(KIB) {
             write!(f, "{}KiB", b / KIB)
         } else {
             write!(f, "{b}B")
@@ -139,7 +139,7 @@ impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0;
         for (unit, factor) in DURATION_UNITS.iter().rev() {
-            if ms >= *factor && ms % factor == 0 {
+            if ms >= *factor && ms.is_multiple_of(*factor) {
                 return write!(f, "{}{unit}", ms / factor);
             }
         }
