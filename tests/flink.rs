@@ -9,9 +9,8 @@ use std::process::Command;
 
 use kin::ir::graph::{Pipeline, Record};
 use kin::ir::types::{Field, RecordType};
-use kin::source::SourceFile;
 use kin::syntax::types::parse_type;
-use kin_tests::root;
+use kin_tests::{compile_clean, root, valid_fixtures};
 
 fn examples() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(root().join("examples"))
@@ -20,30 +19,6 @@ fn examples() -> Vec<PathBuf> {
     files.retain(|d| d.join("pipeline.yaml").exists());
     files.sort();
     files.into_iter().map(|d| d.join("pipeline.yaml")).collect()
-}
-
-/// The valid fixtures, by name.
-fn valid_fixtures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(root().join("tests/fixtures/valid"))
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|f| f.extension().is_some_and(|e| e == "yaml"));
-    files.sort();
-    files
-}
-
-/// Compiles a spec that must have no errors.
-fn compile(path: &Path) -> Pipeline {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let compiled = kin::compile(&SourceFile::new(path.display().to_string(), text));
-    let errors: Vec<&str> = compiled
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.message.as_str())
-        .collect();
-    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-    compiled.pipeline
 }
 
 /// Gives `analytics` and its target the output type the SQL typing stage infers, where it has
@@ -69,7 +44,7 @@ fn type_output(pipeline: &mut Pipeline, analytics: &str, target: &str, fields: &
 
 /// The fixture with its analytics outputs typed by hand.
 fn typed_fixture() -> Pipeline {
-    let mut pipeline = compile(&root().join("tests/flink/typed_outputs.yaml"));
+    let mut pipeline = compile_clean(&root().join("tests/flink/typed_outputs.yaml"));
     let fields = [
         ("user", "string"),
         ("window_start", "timestamp"),
@@ -103,7 +78,7 @@ fn pipelines() -> Vec<(String, Pipeline)> {
         .map(|path| {
             let dir = path.parent().and_then(Path::file_name);
             let name = dir.map(|d| d.to_string_lossy().into_owned());
-            (name.unwrap_or_default(), compile(path))
+            (name.unwrap_or_default(), compile_clean(path))
         })
         .collect();
     all.push(("typed_outputs".to_string(), typed_fixture()));
@@ -157,7 +132,7 @@ fn flink_plans_the_generated_sql() {
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         all.push((
             format!("fixtures/{}", stem.unwrap_or_default()),
-            compile(path),
+            compile_clean(path),
         ));
     }
     let mut written = Vec::new();

@@ -51,3 +51,31 @@ pub fn generated_spec(groups: usize) -> String {
     }
     s
 }
+
+/// The valid fixtures (`tests/fixtures/valid/*.yaml`), sorted.
+pub fn valid_fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/valid"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|f| f.extension().is_some_and(|e| e == "yaml"));
+    files.sort();
+    files
+}
+
+/// Compiles a spec file that must have no errors (warnings are allowed) and returns its pipeline.
+pub fn compile_clean(path: &std::path::Path) -> kin::ir::graph::Pipeline {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let compiled = kin::compile(&kin::source::SourceFile::new(
+        path.display().to_string(),
+        text,
+    ));
+    let errors: Vec<&str> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+    compiled.pipeline
+}

@@ -8,12 +8,11 @@
 //! the AWS provider's schema, checkov) are in `terraform_validate.rs`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use kin::ir::graph::Pipeline;
 use kin::source::SourceFile;
-use kin_tests::root;
+use kin_tests::{compile_clean, root, valid_fixtures};
 
 fn examples() -> Vec<(String, PathBuf)> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(root().join("examples"))
@@ -27,29 +26,6 @@ fn examples() -> Vec<(String, PathBuf)> {
             (name.unwrap_or_default(), d.join("pipeline.yaml"))
         })
         .collect()
-}
-
-fn valid_fixtures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(root().join("tests/fixtures/valid"))
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
-    files.sort();
-    files
-}
-
-/// Compiles a spec that must have no errors.
-fn compile(path: &Path) -> Pipeline {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let compiled = kin::compile(&SourceFile::new(path.display().to_string(), text));
-    let errors: Vec<&str> = compiled
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.message.as_str())
-        .collect();
-    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-    compiled.pipeline
 }
 
 /// All files of a module as one text. The Flink SQL is `emit::flink`'s (snapshotted in
@@ -85,7 +61,7 @@ fn terraform_of_every_example_is_snapshotted() {
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     for (name, path) in examples {
-        let files = kin::emit::terraform::terraform(&compile(&path));
+        let files = kin::emit::terraform::terraform(&compile_clean(&path));
         settings.bind(|| insta::assert_snapshot!(name, listing(&files)));
     }
 }
@@ -95,7 +71,7 @@ fn every_valid_spec_builds() {
     let mut specs = valid_fixtures();
     specs.extend(examples().into_iter().map(|(_, path)| path));
     for path in specs {
-        let files = kin::emit::terraform::terraform(&compile(&path));
+        let files = kin::emit::terraform::terraform(&compile_clean(&path));
         for (file, content) in &files {
             assert!(
                 !content.contains("kin could not render"),
@@ -141,8 +117,8 @@ fn specs_with_errors_do_not_break_the_emitter() {
 #[test]
 fn output_is_byte_identical_across_runs() {
     for (name, path) in examples() {
-        let first = kin::emit::terraform::terraform(&compile(&path));
-        let second = kin::emit::terraform::terraform(&compile(&path));
+        let first = kin::emit::terraform::terraform(&compile_clean(&path));
+        let second = kin::emit::terraform::terraform(&compile_clean(&path));
         assert_eq!(first, second, "{name}");
     }
 }
@@ -150,7 +126,7 @@ fn output_is_byte_identical_across_runs() {
 #[test]
 fn statements_name_the_deployed_streams() {
     for (name, path) in examples() {
-        let pipeline = compile(&path);
+        let pipeline = compile_clean(&path);
         let prefix = format!("{}-", pipeline.name);
         for (file, content) in kin::emit::terraform::terraform(&pipeline) {
             if file.ends_with("statements.sql") {
@@ -186,7 +162,7 @@ fn terraform_fmt_changes_nothing() {
         (name.unwrap_or_default(), path)
     }));
     for (name, path) in &specs {
-        for (file, content) in kin::emit::terraform::terraform(&compile(path)) {
+        for (file, content) in kin::emit::terraform::terraform(&compile_clean(path)) {
             if file.ends_with(".tf") {
                 let written = dir.join(name).join(file);
                 fs::create_dir_all(written.parent().unwrap_or(&dir))
@@ -220,7 +196,7 @@ fn the_pyflink_runner_splits_and_fills_the_statements() {
     let _ = fs::remove_dir_all(&dir);
     let mut checked = 0;
     for (name, path) in examples() {
-        let files = kin::emit::terraform::terraform(&compile(&path));
+        let files = kin::emit::terraform::terraform(&compile_clean(&path));
         for (file, content) in &files {
             let Some(app) = file.strip_suffix("/statements.sql") else {
                 continue;

@@ -29,8 +29,7 @@ use hcl::expr::{Expression, ObjectKey, TemplateExpr, TraversalOperator};
 use hcl::template::{Directive, Element, Template};
 use hcl::{Block, Body};
 use kin::ir::graph::Pipeline;
-use kin::source::SourceFile;
-use kin_tests::root;
+use kin_tests::{compile_clean, root};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -71,20 +70,6 @@ fn specs() -> Vec<(String, PathBuf)> {
     specs
 }
 
-/// Compiles a spec that must have no errors.
-fn compile(path: &Path) -> Pipeline {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let compiled = kin::compile(&SourceFile::new(path.display().to_string(), text));
-    let errors: Vec<&str> = compiled
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.message.as_str())
-        .collect();
-    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-    compiled.pipeline
-}
-
 /// The Terraform of one pipeline, rendered in-process.
 fn render(pipeline: &Pipeline) -> Vec<(String, String)> {
     kin::emit::terraform::terraform(pipeline)
@@ -97,7 +82,7 @@ fn emitted_modules() -> Vec<Module> {
     specs
         .into_iter()
         .map(|(name, path)| {
-            let files = render(&compile(&path));
+            let files = render(&compile_clean(&path));
             assert!(
                 files.iter().any(|(p, _)| p.ends_with(".tf")),
                 "{name}: no .tf file in {:?}",
