@@ -23,7 +23,7 @@ use kin::diagnostic::{render, Diagnostic, Format, RenderedFile};
 use kin::source::SourceFile;
 use kin::syntax::print::{convert, format_kin, read};
 use kin::syntax::Syntax;
-use kin_tests::root;
+use kin_tests::{load, root};
 
 fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(root().join(dir))
@@ -41,16 +41,6 @@ fn examples() -> Vec<PathBuf> {
     dirs.retain(|d| d.join("pipeline.yaml").exists());
     dirs.sort();
     dirs
-}
-
-fn load(path: &Path) -> SourceFile {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let name = path
-        .strip_prefix(root())
-        .unwrap_or(path)
-        .display()
-        .to_string();
-    SourceFile::new(name.trim_start_matches("../").to_string(), text)
 }
 
 fn report(file: &SourceFile, diagnostics: &[Diagnostic]) -> String {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use kin::diagnostic::{codes, render, Format, RenderedFile};
 use kin::source::SourceFile;
-use kin_tests::root;
+use kin_tests::{load, root};
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files_with_extension(dir, "yaml")
@@ -25,16 +25,6 @@ fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
     files.retain(|p| p.extension().is_some_and(|e| e == extension));
     files.sort();
     files
-}
-
-fn load(path: &Path) -> SourceFile {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let name = path
-        .strip_prefix(root())
-        .unwrap_or(path)
-        .display()
-        .to_string();
-    SourceFile::new(name.trim_start_matches("../").to_string(), text)
 }
 
 /// The codes a fixture's first line promises: `# expect: K0007 K1001`.

@@ -79,3 +79,15 @@ pub fn compile_clean(path: &std::path::Path) -> kin::ir::graph::Pipeline {
     assert!(errors.is_empty(), "{}: {errors:?}", path.display());
     compiled.pipeline
 }
+
+/// Reads a spec file as a source named by its path relative to the workspace root.
+pub fn load(path: &std::path::Path) -> kin::source::SourceFile {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let name = path
+        .strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    kin::source::SourceFile::new(name.trim_start_matches("../").to_string(), text)
+}
