@@ -5,4 +5,14 @@
 //! [`s3`]), Flink-style windowed SQL over DataFusion ([`analytics`]), producers
 //! ([`producer`]) and counters ([`metrics`]). [`pipeline`] wires them together.
 
+pub mod analytics;
+pub mod compress;
+pub mod encrypt;
 pub mod errors;
+pub mod firehose;
+pub mod hash;
+pub mod metrics;
+pub mod pipeline;
+pub mod producer;
+pub mod s3;
+pub mod stream;
