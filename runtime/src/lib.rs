@@ -14,5 +14,6 @@ pub mod hash;
 pub mod metrics;
 pub mod pipeline;
 pub mod producer;
+pub mod records;
 pub mod s3;
 pub mod stream;
