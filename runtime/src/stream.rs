@@ -26,9 +26,6 @@ pub const MAX_PARTITION_KEY_CHARS: usize = 256;
 /// The most shards kin's local runtime runs in one stream.
 pub const MAX_SHARDS: usize = 100_000;
 
-/// How many records a read reserves room for up front, whatever `max_records` asks.
-const READ_CAPACITY_HINT: usize = 4096;
-
 // ---------------------------------------------------------------------------------------------
 // Sequence numbers
 
@@ -756,7 +753,7 @@ impl Stream {
         max_records: usize,
     ) -> Result<ReadBatch, StreamError> {
         self.check_shard(shard)?;
-        let mut records = Vec::with_capacity(max_records.min(READ_CAPACITY_HINT));
+        let mut records = Vec::new();
         let progress = self
             .store
             .read_into(shard, from_offset, max_records, &mut records)?;
@@ -977,7 +974,8 @@ impl Consumer {
     /// the others may fill the rest.
     pub fn poll(&mut self, max_records: usize) -> Result<Vec<StoredRecord>, StreamError> {
         let shards = self.positions.len();
-        let mut records = Vec::with_capacity(max_records.min(READ_CAPACITY_HINT));
+        // Each shard's read reserves what it appends, so an idle poll allocates nothing.
+        let mut records = Vec::new();
         if max_records == 0 || shards == 0 {
             return Ok(records);
         }
