@@ -9,6 +9,8 @@ use kin::diagnostic::{self, Format, RenderedFile};
 use kin::source::SourceFile;
 use kin::syntax::Syntax;
 
+mod run;
+
 /// kin compiles a declarative pipeline spec (schemas, producers, Kinesis streams, SQL analytics,
 /// Firehose deliveries) into a checked graph, Terraform for AWS and a local runtime.
 #[derive(Parser)]
@@ -46,8 +48,9 @@ enum Command {
         format: GraphFormat,
     },
     /// Generate the files a target deploys: `--target terraform` writes a Terraform module for
-    /// AWS, `--target flink-sql` one `NAME.sql` per analytics node; without `--target`, every
-    /// target, each in its own directory.
+    /// AWS, `--target flink-sql` one `NAME.sql` per analytics node, `--target rust` a Cargo
+    /// project that runs the pipeline locally; without `--target`, every target, each in its
+    /// own directory.
     ///
     /// Prints each file written. Exit status: 0 when the files are written (warnings are
     /// printed), 1 when the spec has errors (nothing is written), 2 when a file cannot be read
@@ -76,6 +79,16 @@ enum Command {
         #[arg(value_name = "NODE")]
         node: Option<String>,
     },
+    /// Run the pipeline locally: builds its Rust runtime project (cached) and runs it.
+    ///
+    /// Producers given an `--input` file replay it; the others make synthetic records at their
+    /// rate. With only file inputs the run ends when they are consumed and every buffer and
+    /// window is flushed; otherwise it runs for `--duration` or until Ctrl-C, then flushes.
+    /// Local S3 objects go to DATA_DIR/s3/BUCKET/KEY, rejected records to DATA_DIR/errors/NODE/.
+    ///
+    /// Exit status: 0 when the run ended cleanly, 1 when the spec has errors or the run failed,
+    /// 2 when a file cannot be read, the build fails or the command line is wrong.
+    Run(run::RunArgs),
     /// Print the JSON Schema of pipeline.yaml (for editor completion).
     Schema,
     /// Format `.kin` files in the canonical layout, in place (comments are kept).
@@ -122,15 +135,18 @@ enum Target {
     Terraform,
     /// Flink SQL for Managed Service for Apache Flink: one file per analytics node.
     FlinkSql,
+    /// A Cargo project that runs the pipeline locally on kin-runtime (vendored in it).
+    Rust,
 }
 
 impl Target {
-    const ALL: [Target; 2] = [Target::Terraform, Target::FlinkSql];
+    const ALL: [Target; 3] = [Target::Terraform, Target::Rust, Target::FlinkSql];
 
     fn dir_name(self) -> &'static str {
         match self {
             Target::Terraform => "terraform",
             Target::FlinkSql => "flink-sql",
+            Target::Rust => "rust",
         }
     }
 
@@ -138,6 +154,7 @@ impl Target {
         match self {
             Target::Terraform => kin::emit::terraform::terraform(pipeline),
             Target::FlinkSql => kin::emit::flink::flink_sql(pipeline),
+            Target::Rust => kin::emit::rust::rust_project(pipeline),
         }
     }
 }
@@ -182,6 +199,7 @@ fn main() -> ExitCode {
         Command::Explain { file, node } => explain(&file, node.as_deref()),
         Command::Fmt { files, check } => fmt(&files, check),
         Command::Convert { file, to, out } => convert(&file, to, out),
+        Command::Run(args) => run::run(args),
         Command::Schema => {
             print(&kin::json_schema::json_schema_text());
             ExitCode::SUCCESS
@@ -269,7 +287,7 @@ fn summary(files: usize, errors: usize, warnings: usize) -> String {
 
 /// Compiles a file for a command that needs it free of errors: prints the diagnostics (when
 /// there is an error, or any when `show_warnings`) and refuses with exit 1 on errors.
-fn compile_clean(
+pub(crate) fn compile_clean(
     path: &str,
     command: &str,
     show_warnings: bool,
@@ -335,7 +353,7 @@ fn build(path: &str, target: Option<Target>, out: Option<PathBuf>) -> ExitCode {
                 .join(target.dir_name()),
         };
         let files = target.files(pipeline);
-        if let Err(code) = write_files(&dir, &files) {
+        if let Err(code) = write_files(&dir, &files, true) {
             return code;
         }
         if files.is_empty() {
@@ -346,7 +364,11 @@ fn build(path: &str, target: Option<Target>, out: Option<PathBuf>) -> ExitCode {
 }
 
 /// Writes `(relative path, content)` files under `dir`, printing each path.
-fn write_files(dir: &Path, files: &[(String, String)]) -> Result<(), ExitCode> {
+pub(crate) fn write_files(
+    dir: &Path,
+    files: &[(String, String)],
+    announce: bool,
+) -> Result<(), ExitCode> {
     if let Err(err) = std::fs::create_dir_all(dir) {
         eprintln!("error: cannot create {}: {err}", dir.display());
         return Err(ExitCode::from(2));
@@ -358,11 +380,20 @@ fn write_files(dir: &Path, files: &[(String, String)]) -> Result<(), ExitCode> {
             eprintln!("error: cannot create {}: {err}", parent.display());
             return Err(ExitCode::from(2));
         }
+        // Unchanged files keep their modification time, so cargo rebuilds nothing for them.
+        if std::fs::read(&written).is_ok_and(|old| old == content.as_bytes()) {
+            if announce {
+                print(&format!("{}\n", written.display()));
+            }
+            continue;
+        }
         if let Err(err) = std::fs::write(&written, content) {
             eprintln!("error: cannot write {}: {err}", written.display());
             return Err(ExitCode::from(2));
         }
-        print(&format!("{}\n", written.display()));
+        if announce {
+            print(&format!("{}\n", written.display()));
+        }
     }
     Ok(())
 }

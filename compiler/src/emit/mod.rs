@@ -3,4 +3,5 @@
 pub mod explain;
 pub mod flink;
 pub mod graph;
+pub mod rust;
 pub mod terraform;

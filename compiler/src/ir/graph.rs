@@ -117,3 +117,12 @@ pub struct Pipeline {
     /// Per analytics node: its SQL's plan and output type (for `kin explain`).
     pub analyses: IndexMap<String, crate::sql::Analysis>,
 }
+
+impl Pipeline {
+    /// The schema a stream declares with `schema:` (none for streams typed by their writers).
+    pub fn stream_schema(&self, stream: &str) -> Option<&crate::ast::Schema> {
+        let stream = self.spec.streams.iter().find(|s| s.name.value == stream)?;
+        let schema = stream.schema.as_ref()?.value.as_str();
+        self.spec.schemas.iter().find(|s| s.name.value == schema)
+    }
+}

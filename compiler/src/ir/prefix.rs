@@ -198,3 +198,21 @@ mod tests {
         assert!(parse_prefix("x/!{timestamp:'year='yyyy}").1.is_empty());
     }
 }
+
+/// The prefix a firehose delivers with: `prefix`, plus `KEY=!{partitionKeyFromQuery:KEY}/` for
+/// each `partition_by` key it does not mention, with the keys (`a.b` → key `a_b`) and their
+/// record paths.
+pub fn effective_prefix(prefix: &str, partition_by: &[String]) -> (String, Vec<(String, String)>) {
+    let keys: Vec<(String, String)> = partition_by
+        .iter()
+        .map(|path| (path.replace('.', "_"), path.clone()))
+        .collect();
+    let mut prefix = prefix.to_string();
+    for (key, _) in &keys {
+        let expression = format!("!{{partitionKeyFromQuery:{key}}}");
+        if !prefix.contains(&expression) {
+            prefix.push_str(&format!("{key}={expression}/"));
+        }
+    }
+    (prefix, keys)
+}

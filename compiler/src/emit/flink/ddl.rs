@@ -69,7 +69,7 @@ pub(super) fn source_table(pipeline: &Pipeline, name: &str) -> String {
     else {
         return comment(&format!("Input {name:?} is not a stream: no CREATE TABLE."));
     };
-    let schema = declared_schema(pipeline, name);
+    let schema = pipeline.stream_schema(name);
     let format = schema.map_or(Format::Json, schema_format);
     let about = format!(
         "Input: stream {name:?} = Kinesis stream {:?}{}, {} records.",
@@ -114,7 +114,9 @@ pub(super) fn sink_table(pipeline: &Pipeline, name: &str, analytics: &str) -> St
     let aws = aws_name(pipeline, name);
     let (about, format, mut options) = match node.kind {
         NodeKind::Stream => {
-            let format = declared_schema(pipeline, name).map_or(Format::Json, schema_format);
+            let format = pipeline
+                .stream_schema(name)
+                .map_or(Format::Json, schema_format);
             let about = format!("Output: stream {name:?} = Kinesis stream {aws:?}");
             (about, format, kinesis_options(pipeline, name))
         }
@@ -295,20 +297,6 @@ pub(crate) fn stream_arn(pipeline: &Pipeline, stream: &str) -> String {
 /// The name of a node's AWS resource: `<pipeline>-<node>`.
 pub(crate) fn aws_name(pipeline: &Pipeline, node: &str) -> String {
     format!("{}-{node}", pipeline.name)
-}
-
-fn declared_schema<'a>(pipeline: &'a Pipeline, stream: &str) -> Option<&'a Schema> {
-    let stream = pipeline
-        .spec
-        .streams
-        .iter()
-        .find(|s| s.name.value == stream)?;
-    let schema = stream.schema.as_ref()?.value.as_str();
-    pipeline
-        .spec
-        .schemas
-        .iter()
-        .find(|s| s.name.value == schema)
 }
 
 fn schema_format(schema: &Schema) -> Format {

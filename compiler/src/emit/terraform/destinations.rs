@@ -75,22 +75,11 @@ pub fn s3(b: &mut Builder, c: &Context, d: &ast::S3) -> S3Destination {
         c.node,
         &format!("destination of firehose {:?}", c.node),
     );
-    let keys: Vec<(String, String)> = d
-        .partition_by
-        .iter()
-        .map(|p| (p.value.replace('.', "_"), p.value.clone()))
-        .collect();
-    let mut prefix = d
-        .prefix
-        .as_ref()
-        .map(|p| p.value.clone())
-        .unwrap_or_default();
-    for (key, _) in &keys {
-        let expression = format!("!{{partitionKeyFromQuery:{key}}}");
-        if !prefix.contains(&expression) {
-            prefix.push_str(&format!("{key}={expression}/"));
-        }
-    }
+    let partition_by: Vec<String> = d.partition_by.iter().map(|p| p.value.clone()).collect();
+    let (prefix, keys) = crate::ir::prefix::effective_prefix(
+        d.prefix.as_ref().map_or("", |p| p.value.as_str()),
+        &partition_by,
+    );
     let partitioned = !keys.is_empty();
     let query = keys
         .iter()

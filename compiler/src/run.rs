@@ -1,0 +1,110 @@
+//! `kin run`: writes the pipeline's Rust project (only files that changed), builds it with
+//! cargo into a cached target directory, and runs it with the user's options.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Options of `kin run`.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The spec file (pipeline.yaml or .kin).
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// Replay a JSON-lines or CSV file as PRODUCER's records (repeatable).
+    #[arg(long, value_name = "PRODUCER=PATH")]
+    input: Vec<String>,
+    /// Where local S3 objects, error records and the built project go.
+    #[arg(long, value_name = "DIR", default_value = ".kin")]
+    data_dir: PathBuf,
+    /// Stop after this long (e.g. 30s, 5m) [default: when file inputs end, else at Ctrl-C].
+    #[arg(long, value_name = "D")]
+    duration: Option<String>,
+    /// Seed of the synthetic producers.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// Build the runtime optimized (the first release build of DataFusion takes long).
+    #[arg(long)]
+    release: bool,
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    let compiled = match crate::compile_clean(&args.file, "run", true) {
+        Ok(compiled) => compiled,
+        Err(code) => return code,
+    };
+    let pipeline = &compiled.pipeline;
+    let project = args.data_dir.join("project").join(&pipeline.name);
+    let files = kin::emit::rust::rust_project(pipeline);
+    if let Err(code) = crate::write_files(&project, &files, false) {
+        return code;
+    }
+    let target_dir = target_dir();
+    eprintln!(
+        "kin run: building {} in {} (the first build compiles DataFusion: minutes; later ones: seconds)",
+        project.display(),
+        target_dir.display()
+    );
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(project.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target_dir);
+    if args.release {
+        cargo.arg("--release");
+    }
+    match cargo.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => {
+            eprintln!("kin run: cargo build failed ({status})");
+            return ExitCode::from(2);
+        }
+        Err(err) => {
+            eprintln!("kin run: cannot start cargo ({err}); kin run needs a Rust toolchain (https://rustup.rs)");
+            return ExitCode::from(2);
+        }
+    }
+    let binary = target_dir
+        .join(if args.release { "release" } else { "debug" })
+        .join(kin::emit::rust::binary_name(pipeline));
+    let mut command = Command::new(&binary);
+    command
+        .arg("--data-dir")
+        .arg(&args.data_dir)
+        .arg("--seed")
+        .arg(args.seed.to_string());
+    for input in &args.input {
+        command.arg("--input").arg(input);
+    }
+    if let Some(duration) = &args.duration {
+        command.arg("--duration").arg(duration);
+    }
+    if let Some(metrics) = &args.metrics {
+        command.arg("--metrics").arg(metrics);
+    }
+    // Ctrl-C reaches the pipeline too: it stops its producers, flushes and exits; kin waits.
+    let _ = ctrlc::set_handler(|| {});
+    match command.status() {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+        Err(err) => {
+            eprintln!("kin run: cannot start {}: {err}", binary.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `$CARGO_TARGET_DIR`, else `$XDG_CACHE_HOME/kin/target`, else `~/.cache/kin/target`: one
+/// directory for every pipeline, so DataFusion is compiled once per machine.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".kin"));
+    cache.join("kin").join("target")
+}
