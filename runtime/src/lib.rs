@@ -6,6 +6,7 @@
 //! ([`producer`]) and counters ([`metrics`]). [`pipeline`] wires them together.
 
 pub mod analytics;
+pub mod cli;
 pub mod compress;
 pub mod encrypt;
 pub mod errors;
@@ -17,3 +18,6 @@ pub mod producer;
 pub mod records;
 pub mod s3;
 pub mod stream;
+
+/// Arrow, as the generated code names it (DataFusion's copy).
+pub use datafusion::arrow;

@@ -1,1 +1,817 @@
-//! (being written)
+//! Wires a generated pipeline onto the runtime and runs it: one thread per producer, firehose
+//! and analytics node; streams shared between them. A stream closes when every node writing to
+//! it has finished, and its readers then drain it, flush and finish in turn, so a run over
+//! files ends by itself with every buffer and window flushed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::analytics::{self, AnalyticsConfig, AnalyticsEngine};
+use crate::compress::Compression;
+use crate::encrypt::LocalKey;
+use crate::firehose::{Firehose, FirehoseConfig};
+use crate::metrics::{Counters, Registry};
+use crate::producer::{self, Accepted, ErrorWriter, Input, Producer, ProducerSpec, RecordSink};
+use crate::s3::LocalDirSink;
+use crate::stream::{PutEntry, StoredRecord, Stream, StreamConfig};
+
+/// A pipeline as the generated code describes it.
+pub struct PipelineDef {
+    pub name: &'static str,
+    pub producers: Vec<ProducerDef>,
+    pub streams: Vec<StreamDef>,
+    pub analytics: Vec<AnalyticsDef>,
+    pub firehoses: Vec<FirehoseDef>,
+}
+
+pub struct ProducerDef {
+    pub spec: ProducerSpec,
+    /// A stream or a firehose (Direct PUT).
+    pub to: &'static str,
+}
+
+pub struct StreamDef {
+    pub name: &'static str,
+    pub shards: usize,
+    pub retention_ms: i64,
+    pub max_record_bytes: usize,
+    /// The field whose value is the partition key of records analytics writes; `None`: random.
+    pub partition_key: Option<&'static str>,
+}
+
+pub struct AnalyticsDef {
+    pub config: AnalyticsConfig,
+    pub from: Vec<&'static str>,
+    /// A stream or a firehose.
+    pub to: &'static str,
+}
+
+pub struct FirehoseDef {
+    pub name: &'static str,
+    /// The stream it reads; `None` for Direct PUT (producers or analytics write to it).
+    pub from: Option<&'static str>,
+    pub buffer_bytes: u64,
+    pub buffer_interval_ms: u64,
+    pub compression: Compression,
+    pub encrypted: bool,
+    pub destination: DestinationDef,
+}
+
+pub enum DestinationDef {
+    S3 {
+        bucket: &'static str,
+        prefix: Option<&'static str>,
+        error_prefix: Option<&'static str>,
+        /// `!{partitionKeyFromQuery:KEY}` names, and the record paths they are read from.
+        partition_keys: Vec<&'static str>,
+        partition_paths: Vec<&'static str>,
+    },
+    /// Redshift, OpenSearch, Splunk, HTTP: not emulated yet; records are kept in local S3.
+    NotEmulated { kind: &'static str },
+}
+
+/// The bucket that keeps what a not-emulated destination would have received.
+pub const NOT_EMULATED_BUCKET: &str = "kin-not-emulated";
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Producer name → file to replay; producers not named here are synthetic.
+    pub inputs: HashMap<String, PathBuf>,
+    pub data_dir: PathBuf,
+    /// Stop after this long (synthetic producers only run until told to stop).
+    pub duration: Option<Duration>,
+    pub seed: u64,
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// What a run did.
+pub struct Summary {
+    pub registry: Arc<Registry>,
+    pub elapsed: Duration,
+    pub notes: Vec<String>,
+}
+
+/// The text of a partition key value: strings as they are, numbers and others as written.
+pub fn key_text<T: KeyText + ?Sized>(value: &T) -> String {
+    value.key_text()
+}
+
+pub trait KeyText {
+    fn key_text(&self) -> String;
+}
+
+impl KeyText for std::borrow::Cow<'_, str> {
+    fn key_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl KeyText for i64 {
+    fn key_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl KeyText for f64 {
+    fn key_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl KeyText for bool {
+    fn key_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl KeyText for crate::records::Timestamp {
+    fn key_text(&self) -> String {
+        crate::records::format_timestamp(self.0)
+    }
+}
+
+impl KeyText for crate::records::Date {
+    fn key_text(&self) -> String {
+        crate::records::format_date(self.0 as i64 * 86_400_000)
+    }
+}
+
+impl<const P: u8, const S: u8> KeyText for crate::records::Decimal<P, S> {
+    fn key_text(&self) -> String {
+        self.0.clone()
+    }
+}
+
+/// Reads dotted `paths` out of a JSON record, as partition key texts.
+pub fn json_keys(data: &[u8], paths: &[&str]) -> Result<Vec<String>, String> {
+    let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    paths
+        .iter()
+        .map(|path| {
+            let mut current = &value;
+            for part in path.split('.') {
+                current = current
+                    .get(part)
+                    .ok_or_else(|| format!("the record has no field `{path}`"))?;
+            }
+            match current {
+                serde_json::Value::String(s) => Ok(s.clone()),
+                serde_json::Value::Null => Err(format!("the field `{path}` is null")),
+                other => Ok(other.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Records handed to a firehose by its Direct PUT writers.
+type Batch = Vec<(Bytes, i64)>;
+
+/// Where a node writes: a stream, or a firehose's Direct PUT channel.
+enum Target {
+    Stream {
+        stream: Arc<Stream>,
+        key: Option<&'static str>,
+        counters: Arc<Counters>,
+        /// Held until the writer is done.
+        _writer: WriterGuard,
+    },
+    Firehose(SyncSender<Batch>),
+}
+
+/// Closes a stream when the last of its writers is done.
+struct WriterGuard {
+    stream: Arc<Stream>,
+    writers: Arc<AtomicUsize>,
+}
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        if self.writers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.stream.close();
+        }
+    }
+}
+
+impl Target {
+    /// Puts records; returns the refused ones with the reason.
+    fn put(&self, records: Vec<Accepted>, arrival_ms: i64) -> Vec<(Accepted, String)> {
+        match self {
+            Target::Stream {
+                stream, counters, ..
+            } => {
+                let entries: Vec<PutEntry> = records
+                    .iter()
+                    .map(|r| {
+                        let key = r.partition_key.clone().unwrap_or_else(producer::random_key);
+                        PutEntry::new(key, r.data.clone())
+                    })
+                    .collect();
+                let results = stream.put(entries, arrival_ms);
+                let mut refused = Vec::new();
+                let (mut count, mut bytes) = (0, 0);
+                for (record, result) in records.into_iter().zip(results) {
+                    match result {
+                        Ok(_) => {
+                            count += 1;
+                            bytes += record.data.len() as u64;
+                        }
+                        Err(e) => refused.push((record, e.to_string())),
+                    }
+                }
+                counters.add_in(count, bytes);
+                refused
+            }
+            Target::Firehose(sender) => {
+                let batch: Batch = records
+                    .iter()
+                    .map(|r| (r.data.clone(), arrival_ms))
+                    .collect();
+                match sender.send(batch) {
+                    Ok(()) => Vec::new(),
+                    Err(_) => records
+                        .into_iter()
+                        .map(|r| (r, "the firehose has stopped".to_string()))
+                        .collect(),
+                }
+            }
+        }
+    }
+
+    fn key_path(&self) -> Option<&'static str> {
+        match self {
+            Target::Stream { key, .. } => *key,
+            Target::Firehose(_) => None,
+        }
+    }
+}
+
+impl RecordSink for Target {
+    fn put(&mut self, records: Vec<Accepted>, arrival_ms: i64) -> Vec<(Accepted, String)> {
+        Target::put(self, records, arrival_ms)
+    }
+}
+
+/// How many records a reader takes from a stream at a time (GetRecords' maximum).
+const READ_BATCH: usize = 10_000;
+const IDLE_WAIT: Duration = Duration::from_millis(50);
+
+/// A stream with its count of running writers, its counters and its partition key field.
+struct StreamEntry {
+    stream: Arc<Stream>,
+    writers: Arc<AtomicUsize>,
+    counters: Arc<Counters>,
+    key: Option<&'static str>,
+}
+
+struct Wiring {
+    streams: HashMap<&'static str, StreamEntry>,
+    firehose_inputs: HashMap<&'static str, SyncSender<Batch>>,
+}
+
+impl Wiring {
+    fn target(&self, name: &str) -> Option<Target> {
+        if let Some(entry) = self.streams.get(name) {
+            entry.writers.fetch_add(1, Ordering::AcqRel);
+            return Some(Target::Stream {
+                stream: entry.stream.clone(),
+                key: entry.key,
+                counters: entry.counters.clone(),
+                _writer: WriterGuard {
+                    stream: entry.stream.clone(),
+                    writers: entry.writers.clone(),
+                },
+            });
+        }
+        self.firehose_inputs
+            .get(name)
+            .cloned()
+            .map(Target::Firehose)
+    }
+}
+
+/// Runs the pipeline to the end of its inputs (or `duration`, or `stop`), returning the summary.
+pub fn run(
+    def: PipelineDef,
+    options: &RunOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<Summary, String> {
+    let started = Instant::now();
+    let mut registry = Registry::default();
+    let mut notes = Vec::new();
+    let producer_counters: Vec<_> = def
+        .producers
+        .iter()
+        .map(|p| registry.node("producer", p.spec.name))
+        .collect();
+    let mut wiring = Wiring {
+        streams: HashMap::new(),
+        firehose_inputs: HashMap::new(),
+    };
+    for s in &def.streams {
+        let config = StreamConfig {
+            name: s.name.to_string(),
+            shards: s.shards,
+            retention_ms: s.retention_ms,
+            max_record_bytes: s.max_record_bytes,
+        };
+        let stream =
+            Arc::new(Stream::in_memory(config).map_err(|e| format!("stream {}: {e}", s.name))?);
+        let counters = registry.node("stream", s.name);
+        let entry = StreamEntry {
+            stream,
+            writers: Arc::new(AtomicUsize::new(0)),
+            counters,
+            key: s.partition_key,
+        };
+        wiring.streams.insert(s.name, entry);
+    }
+    let analytics_counters: Vec<_> = def
+        .analytics
+        .iter()
+        .map(|a| registry.node("analytics", &a.config.name))
+        .collect();
+    let firehose_counters: Vec<_> = def
+        .firehoses
+        .iter()
+        .map(|f| registry.node("firehose", f.name))
+        .collect();
+
+    // Firehoses first: their Direct PUT channels must exist before their writers start.
+    let mut firehose_receivers = Vec::new();
+    for f in &def.firehoses {
+        if f.from.is_none() {
+            let (sender, receiver) = mpsc::sync_channel::<Batch>(64);
+            wiring.firehose_inputs.insert(f.name, sender);
+            firehose_receivers.push(Some(receiver));
+        } else {
+            firehose_receivers.push(None);
+        }
+    }
+    // Every reader's consumer is created before any writer starts, so none misses a record.
+    let mut handles: Vec<(String, JoinHandle<Result<(), String>>)> = Vec::new();
+    let key = if def.firehoses.iter().any(|f| f.encrypted) {
+        Some(
+            LocalKey::load_or_create(&options.data_dir.join("kms/master.key"))
+                .map_err(|e| format!("the local KMS key: {e}"))?,
+        )
+    } else {
+        None
+    };
+    for ((f, receiver), counters) in def
+        .firehoses
+        .into_iter()
+        .zip(firehose_receivers)
+        .zip(firehose_counters)
+    {
+        let source = match (f.from, receiver) {
+            (Some(stream), _) => {
+                let entry = wiring.streams.get(stream).ok_or_else(|| {
+                    format!(
+                        "firehose {} reads stream {stream}, which is not defined",
+                        f.name
+                    )
+                })?;
+                let consumer = entry.stream.consumer(f.name).map_err(|e| e.to_string())?;
+                Source::Stream(entry.stream.clone(), consumer, entry.counters.clone())
+            }
+            (None, Some(receiver)) => Source::Channel(receiver),
+            (None, None) => continue,
+        };
+        if let DestinationDef::NotEmulated { kind } = f.destination {
+            notes.push(format!(
+                "firehose {}: {kind} delivery is not emulated yet; its records are kept in {}",
+                f.name,
+                options
+                    .data_dir
+                    .join("s3")
+                    .join(NOT_EMULATED_BUCKET)
+                    .join(f.name)
+                    .display()
+            ));
+        }
+        let config = firehose_config(&f, key.clone());
+        let firehose = Firehose::new(
+            config,
+            Box::new(LocalDirSink::new(options.data_dir.join("s3"))),
+        )
+        .map_err(|e| format!("firehose {}: {e}", f.name))?;
+        let node = FirehoseNode {
+            firehose,
+            partition_paths: match &f.destination {
+                DestinationDef::S3 {
+                    partition_paths, ..
+                } => partition_paths.clone(),
+                DestinationDef::NotEmulated { .. } => Vec::new(),
+            },
+            counters,
+        };
+        let name = f.name.to_string();
+        handles.push((name.clone(), spawn(&name, move || node.run(source))?));
+    }
+    for (a, counters) in def.analytics.into_iter().zip(analytics_counters) {
+        let mut inputs = Vec::new();
+        for from in &a.from {
+            let entry = wiring.streams.get(from).ok_or_else(|| {
+                format!(
+                    "analytics {} reads stream {from}, which is not defined",
+                    a.config.name
+                )
+            })?;
+            let consumer = entry
+                .stream
+                .consumer(&a.config.name)
+                .map_err(|e| e.to_string())?;
+            inputs.push((
+                from.to_string(),
+                entry.stream.clone(),
+                consumer,
+                entry.counters.clone(),
+            ));
+        }
+        let target = wiring.target(a.to).ok_or_else(|| {
+            format!(
+                "analytics {} writes {}, which is not defined",
+                a.config.name, a.to
+            )
+        })?;
+        let errors = ErrorWriter::new(options.data_dir.join("errors").join(&a.config.name));
+        let name = a.config.name.clone();
+        let node = AnalyticsNode {
+            config: a.config,
+            inputs,
+            target,
+            counters,
+            errors,
+        };
+        handles.push((name.clone(), spawn(&name, move || node.run())?));
+    }
+    for (p, counters) in def.producers.into_iter().zip(producer_counters) {
+        let mut target = wiring.target(p.to).ok_or_else(|| {
+            format!(
+                "producer {} writes {}, which is not defined",
+                p.spec.name, p.to
+            )
+        })?;
+        let input = match options.inputs.get(p.spec.name) {
+            Some(path) => Input::File(path.clone()),
+            None => Input::Synthetic,
+        };
+        let errors = ErrorWriter::new(options.data_dir.join("errors").join(p.spec.name));
+        let stop = stop.clone();
+        let seed = options.seed;
+        let name = p.spec.name.to_string();
+        handles.push((
+            name.clone(),
+            spawn(&name, move || {
+                let mut producer = Producer {
+                    spec: &p.spec,
+                    counters,
+                    errors,
+                    stop,
+                };
+                producer
+                    .run(&input, seed, &mut target)
+                    .map_err(|e| e.to_string())
+            })?,
+        ));
+    }
+    // Streams nobody writes to close now; the others close when their last writer finishes.
+    let streams: Vec<Arc<Stream>> = wiring.streams.values().map(|e| e.stream.clone()).collect();
+    for entry in wiring.streams.values() {
+        if entry.writers.load(Ordering::Acquire) == 0 {
+            entry.stream.close();
+        }
+    }
+    drop(wiring);
+    let registry = Arc::new(registry);
+    if let Some(addr) = options.metrics {
+        let bound = crate::metrics::serve(addr, registry.clone())
+            .map_err(|e| format!("--metrics {addr}: {e}"))?;
+        notes.push(format!("metrics were served on http://{bound}/metrics"));
+    }
+    let mut failures = Vec::new();
+    while handles.iter().any(|(_, h)| !h.is_finished()) {
+        if options.duration.is_some_and(|d| started.elapsed() >= d) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        for stream in &streams {
+            let _ = stream.trim_expired(producer::now_ms());
+            let _ = stream.trim_read_by_all_consumers();
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    for (name, handle) in handles {
+        match handle.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(format!("{name}: {e}")),
+            Err(_) => failures.push(format!("{name}: the thread panicked")),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(failures.join("\n"));
+    }
+    Ok(Summary {
+        registry,
+        elapsed: started.elapsed(),
+        notes,
+    })
+}
+
+fn spawn(
+    name: &str,
+    body: impl FnOnce() -> Result<(), String> + Send + 'static,
+) -> Result<JoinHandle<Result<(), String>>, String> {
+    thread::Builder::new()
+        .name(name.to_string())
+        .spawn(body)
+        .map_err(|e| format!("cannot start a thread for {name}: {e}"))
+}
+
+fn firehose_config(f: &FirehoseDef, key: Option<LocalKey>) -> FirehoseConfig {
+    let (bucket, prefix, error_prefix, partition_keys) = match &f.destination {
+        DestinationDef::S3 {
+            bucket,
+            prefix,
+            error_prefix,
+            partition_keys,
+            ..
+        } => (
+            bucket.to_string(),
+            prefix.map(str::to_string),
+            error_prefix.map(str::to_string),
+            partition_keys.iter().map(|k| k.to_string()).collect(),
+        ),
+        DestinationDef::NotEmulated { .. } => (
+            NOT_EMULATED_BUCKET.to_string(),
+            Some(format!("{}/", f.name)),
+            None,
+            Vec::new(),
+        ),
+    };
+    FirehoseConfig {
+        name: f.name.to_string(),
+        buffer_bytes: f.buffer_bytes,
+        buffer_interval_ms: f.buffer_interval_ms,
+        compression: f.compression,
+        encryption: if f.encrypted { key } else { None },
+        bucket,
+        prefix,
+        error_prefix,
+        partition_keys,
+    }
+}
+
+/// Where a firehose's records come from.
+enum Source {
+    Stream(Arc<Stream>, crate::stream::Consumer, Arc<Counters>),
+    Channel(Receiver<Batch>),
+}
+
+impl Source {
+    /// The next records, or `None` at the end of input.
+    fn next(&mut self) -> Result<Option<Vec<(Bytes, i64)>>, String> {
+        match self {
+            Source::Stream(stream, consumer, counters) => {
+                let records = consumer.poll(READ_BATCH).map_err(|e| e.to_string())?;
+                if records.is_empty() {
+                    if consumer.is_drained() {
+                        return Ok(None);
+                    }
+                    stream.wait_for_data(IDLE_WAIT);
+                }
+                count_read(counters, &records);
+                Ok(Some(
+                    records
+                        .into_iter()
+                        .map(|r| (r.data, r.arrival_ms))
+                        .collect(),
+                ))
+            }
+            Source::Channel(receiver) => match receiver.recv_timeout(IDLE_WAIT) {
+                Ok(batch) => Ok(Some(batch)),
+                Err(RecvTimeoutError::Timeout) => Ok(Some(Vec::new())),
+                Err(RecvTimeoutError::Disconnected) => Ok(None),
+            },
+        }
+    }
+}
+
+fn count_read(counters: &Counters, records: &[StoredRecord]) {
+    let bytes: u64 = records.iter().map(|r| r.data.len() as u64).sum();
+    counters.add_out(records.len() as u64, bytes);
+}
+
+struct FirehoseNode {
+    firehose: Firehose,
+    partition_paths: Vec<&'static str>,
+    counters: Arc<Counters>,
+}
+
+impl FirehoseNode {
+    fn run(mut self, mut source: Source) -> Result<(), String> {
+        while let Some(batch) = source.next()? {
+            let bytes: u64 = batch.iter().map(|(d, _)| d.len() as u64).sum();
+            self.counters.add_in(batch.len() as u64, bytes);
+            for (data, arrival) in batch {
+                self.put(&data, arrival)?;
+            }
+            self.firehose
+                .tick(producer::now_ms())
+                .map_err(|e| e.to_string())?;
+            self.update_counters();
+        }
+        self.firehose
+            .flush(producer::now_ms())
+            .map_err(|e| e.to_string())?;
+        self.update_counters();
+        Ok(())
+    }
+
+    fn put(&mut self, data: &[u8], arrival: i64) -> Result<(), String> {
+        if self.partition_paths.is_empty() {
+            return self
+                .firehose
+                .put(data, None, arrival)
+                .map_err(|e| e.to_string());
+        }
+        match json_keys(data, &self.partition_paths) {
+            Ok(values) => self
+                .firehose
+                .put(data, Some(&values), arrival)
+                .map_err(|e| e.to_string()),
+            Err(reason) => self
+                .firehose
+                .put_failed(
+                    data,
+                    "DynamicPartitioning.MetadataExtractionFailed",
+                    &reason,
+                    arrival,
+                )
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    fn update_counters(&self) {
+        let c = self.firehose.counters();
+        self.counters
+            .records_out
+            .store(c.records_delivered, Ordering::Relaxed);
+        self.counters
+            .bytes_out
+            .store(c.bytes_delivered, Ordering::Relaxed);
+        self.counters.errors.store(c.errors, Ordering::Relaxed);
+        self.counters.set_buffered(c.bytes_buffered);
+    }
+}
+
+struct AnalyticsNode {
+    config: AnalyticsConfig,
+    inputs: Vec<(String, Arc<Stream>, crate::stream::Consumer, Arc<Counters>)>,
+    target: Target,
+    counters: Arc<Counters>,
+    errors: ErrorWriter,
+}
+
+impl AnalyticsNode {
+    fn run(mut self) -> Result<(), String> {
+        let mut engine = AnalyticsEngine::new(self.config.clone()).map_err(|e| e.to_string())?;
+        let schemas: HashMap<String, _> = self
+            .config
+            .inputs
+            .iter()
+            .map(|i| (i.table.clone(), i.schema.clone()))
+            .collect();
+        loop {
+            let mut read_any = false;
+            let mut drained = true;
+            for index in 0..self.inputs.len() {
+                let (table, _, consumer, counters) = &mut self.inputs[index];
+                let records = consumer.poll(READ_BATCH).map_err(|e| e.to_string())?;
+                drained &= records.is_empty() && consumer.is_drained();
+                if records.is_empty() {
+                    continue;
+                }
+                read_any = true;
+                count_read(counters, &records);
+                let table = table.clone();
+                let bytes: u64 = records.iter().map(|r| r.data.len() as u64).sum();
+                self.counters.add_in(records.len() as u64, bytes);
+                let Some(schema) = schemas.get(&table) else {
+                    continue;
+                };
+                let batch = self.decode(schema, &records)?;
+                let step = engine.push(&table, batch).map_err(|e| e.to_string())?;
+                self.emit(step)?;
+            }
+            if drained {
+                break;
+            }
+            if !read_any {
+                if let Some((_, stream, ..)) = self.inputs.first() {
+                    stream.wait_for_data(IDLE_WAIT);
+                }
+            }
+        }
+        let step = engine.finish().map_err(|e| e.to_string())?;
+        self.emit(step)?;
+        self.errors.flush().map_err(|e| e.to_string())
+    }
+
+    /// The records as one Arrow batch; records that do not decode go to the error output.
+    fn decode(
+        &mut self,
+        schema: &datafusion::arrow::datatypes::SchemaRef,
+        records: &[StoredRecord],
+    ) -> Result<datafusion::arrow::record_batch::RecordBatch, String> {
+        let slices: Vec<&[u8]> = records.iter().map(|r| r.data.as_ref()).collect();
+        if let Ok(batch) = analytics::decode_json(schema, &slices) {
+            return Ok(batch);
+        }
+        let mut good = Vec::new();
+        for record in records {
+            match analytics::decode_json(schema, &[record.data.as_ref()]) {
+                Ok(_) => good.push(record.data.as_ref()),
+                Err(e) => {
+                    self.errors
+                        .write(
+                            &record.data,
+                            "SchemaMismatch",
+                            &e.to_string(),
+                            record.arrival_ms,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    self.counters.add_errors(1);
+                }
+            }
+        }
+        analytics::decode_json(schema, &good).map_err(|e| e.to_string())
+    }
+
+    fn emit(&mut self, step: analytics::Step) -> Result<(), String> {
+        let now = producer::now_ms();
+        for (table, batch) in &step.late {
+            for row in analytics::encode_json(batch).map_err(|e| e.to_string())? {
+                let message = format!(
+                    "the record arrived after the watermark passed its windows (input {table})"
+                );
+                self.errors
+                    .write(&row, "LateRecord", &message, now)
+                    .map_err(|e| e.to_string())?;
+                self.counters.add_late(1);
+            }
+        }
+        let mut records = Vec::new();
+        for batch in &step.output {
+            for row in analytics::encode_json(batch).map_err(|e| e.to_string())? {
+                let partition_key = match self.target.key_path() {
+                    Some(path) => match json_keys(&row, &[path]) {
+                        Ok(mut keys) => keys.pop(),
+                        Err(reason) => {
+                            self.errors
+                                .write(&row, "PartitionKeyMissing", &reason, now)
+                                .map_err(|e| e.to_string())?;
+                            self.counters.add_errors(1);
+                            continue;
+                        }
+                    },
+                    None => None,
+                };
+                records.push(Accepted {
+                    partition_key,
+                    data: Bytes::from(row),
+                });
+            }
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let (count, bytes) = (
+            records.len() as u64,
+            records.iter().map(|r| r.data.len() as u64).sum::<u64>(),
+        );
+        let refused = self.target.put(records, now);
+        let refused_bytes: u64 = refused.iter().map(|(r, _)| r.data.len() as u64).sum();
+        self.counters
+            .add_out(count - refused.len() as u64, bytes - refused_bytes);
+        for (record, reason) in refused {
+            self.errors
+                .write(&record.data, "PutRejected", &reason, now)
+                .map_err(|e| e.to_string())?;
+            self.counters.add_errors(1);
+        }
+        Ok(())
+    }
+}
+
+/// `DATA_DIR/s3`, where local S3 objects are.
+pub fn s3_root(data_dir: &Path) -> PathBuf {
+    data_dir.join("s3")
+}

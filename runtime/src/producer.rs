@@ -244,12 +244,13 @@ impl Producer<'_> {
                 continue;
             }
             synth.now_ms = now_ms();
-            for _ in made..due.min(made + (rate / 10.0).ceil() as u64 + 1) {
+            let slice = due.min(made + (rate / 10.0).ceil() as u64 + 1) - made;
+            for _ in 0..slice {
                 record.clear();
                 (self.spec.generate)(&mut synth, &mut record);
                 self.accept(&record, &mut batch)?;
-                made += 1;
             }
+            made += slice;
             self.hand_on(&mut batch, sink)?;
         }
         self.hand_on(&mut batch, sink)

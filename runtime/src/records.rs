@@ -43,6 +43,29 @@ pub fn format_timestamp(ms: i64) -> String {
     }
 }
 
+/// The UTC date of epoch milliseconds, `YYYY-MM-DD`.
+pub fn format_date(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%d").to_string(),
+        None => String::new(),
+    }
+}
+
+/// A JSON value as one CSV column: strings quoted when they hold the delimiter, a quote or a
+/// line break; null as an empty column.
+pub fn csv_column(value: &serde_json::Value, delimiter: &str) -> String {
+    let text = match value {
+        serde_json::Value::Null => return String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.contains(delimiter) || text.contains(['"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
 pub fn parse_date(text: &str) -> Result<Date, String> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")

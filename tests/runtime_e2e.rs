@@ -1,0 +1,844 @@
+//! End to end, for every example: `kin build --target rust`, build the project with cargo into
+//! the workspace's target directory (it must not compile DataFusion again), run it with file
+//! inputs the test writes, then check that every input record is found exactly once — in the
+//! S3 output of every firehose it reaches, or in an error output — and that each analytics
+//! node's results equal a table this test computes itself from the same records.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use kin::ast::{DestinationKind, RecordFormat};
+use kin::ir::graph::Pipeline;
+use kin::ir::types::{Field, FieldType, Type};
+use kin_tests::root;
+use serde_json::{json, Value};
+
+/// 2024-05-01T10:00:00Z: the first event time of every input.
+const T0: i64 = 1_714_557_600_000;
+
+/// Builds never run two at a time (they share one target directory anyway).
+static BUILD: Mutex<()> = Mutex::new(());
+
+struct Case {
+    example: &'static str,
+    /// Records per producer.
+    records: usize,
+    /// Event time between consecutive records.
+    step_ms: i64,
+    /// Values to draw from, per field name (others are random).
+    choices: &'static [(&'static str, &'static [&'static str])],
+    /// Per analytics node: the expected output rows, from the valid input records.
+    expected: &'static [(&'static str, Expect)],
+}
+
+type Expect = fn(&[Value]) -> Vec<Value>;
+
+fn compile(example: &str) -> Pipeline {
+    let path = root().join("examples").join(example).join("pipeline.yaml");
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    let compiled = kin::compile(&kin::source::SourceFile::new(
+        path.display().to_string(),
+        text,
+    ));
+    assert_eq!(compiled.errors(), 0, "{:?}", compiled.diagnostics);
+    compiled.pipeline
+}
+
+fn work_dir(example: &str) -> PathBuf {
+    let dir = target_dir().join("kin-e2e").join(example);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("work dir");
+    dir
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Writes the generated project and builds it; returns the binary. Fails when cargo compiles
+/// DataFusion: the generated project's features then differ from the workspace's (see the
+/// feature pins in runtime/Cargo.toml).
+fn build(pipeline: &Pipeline, dir: &Path) -> PathBuf {
+    let project = dir.join("project");
+    for (path, text) in kin::emit::rust::rust_project(pipeline) {
+        let file = project.join(path);
+        std::fs::create_dir_all(file.parent().expect("has a parent")).expect("dir");
+        std::fs::write(file, text).expect("write");
+    }
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let output = Command::new(env!("CARGO"))
+        .args(["build", "--message-format=json", "--manifest-path"])
+        .arg(project.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .expect("cargo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "cargo build failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|m| m["message"]["rendered"].as_str().map(str::to_string))
+            .collect::<String>()
+    );
+    let rebuilt: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["fresh"] == false)
+        .filter_map(|m| m["target"]["name"].as_str().map(str::to_string))
+        .filter(|name| name.starts_with("datafusion") || name.starts_with("arrow"))
+        .collect();
+    assert!(
+        rebuilt.is_empty(),
+        "building the generated project compiled {rebuilt:?} again: its dependency features \
+         differ from the workspace's; update the feature pins in runtime/Cargo.toml"
+    );
+    target_dir()
+        .join("debug")
+        .join(kin::emit::rust::binary_name(pipeline))
+}
+
+/// A small deterministic generator (no dependency on the runtime's).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn timestamp(ms: i64) -> String {
+    kin_runtime::records::format_timestamp(ms)
+}
+
+fn value(
+    rng: &mut Rng,
+    case: &Case,
+    field: &Field,
+    ty: &FieldType,
+    event: Option<i64>,
+    i: usize,
+) -> Value {
+    if ty.nullable && rng.below(5) == 0 {
+        return Value::Null;
+    }
+    if let Some((_, values)) = case.choices.iter().find(|(name, _)| *name == field.name) {
+        let pick = values[rng.below(values.len() as u64) as usize];
+        return match ty.ty {
+            Type::Int => json!(pick.parse::<i64>().unwrap_or(0)),
+            Type::Float => json!(pick.parse::<f64>().unwrap_or(0.0)),
+            _ => json!(pick),
+        };
+    }
+    match &ty.ty {
+        Type::String => json!(format!("{}-{}", field.name, rng.below(20))),
+        Type::Int => json!(rng.below(1000) as i64),
+        Type::Float => json!(rng.below(10_000) as f64 / 100.0),
+        Type::Bool => json!(rng.below(2) == 1),
+        Type::Timestamp => json!(timestamp(event.unwrap_or(T0 + i as i64 * 1000))),
+        Type::Date => json!("2024-05-01"),
+        Type::Decimal { scale, .. } => {
+            let whole = rng.below(10_000);
+            json!(format!(
+                "{whole}.{:0width$}",
+                rng.below(10u64.pow(*scale as u32)),
+                width = *scale as usize
+            ))
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .map_or(Value::Null, |f| json!(f))
+        }
+        Type::Bytes => json!("aGVsbG8="),
+        Type::List(item) => json!([value(rng, case, field, item, None, i)]),
+        Type::Struct(fields) => {
+            let mut object = serde_json::Map::new();
+            for f in fields {
+                object.insert(f.name.clone(), value(rng, case, f, &f.ty, None, i));
+            }
+            Value::Object(object)
+        }
+    }
+}
+
+/// One producer's input: valid records (as JSON values and as the lines written) and invalid lines.
+struct Input {
+    valid: Vec<(Value, String)>,
+    invalid: Vec<String>,
+}
+
+fn generate(case: &Case, pipeline: &Pipeline, producer: &str, seed: u64) -> Input {
+    let p = pipeline
+        .spec
+        .producers
+        .iter()
+        .find(|p| p.name.value == producer)
+        .expect("producer");
+    let schema_name = &p.schema.as_ref().expect("schema").value;
+    let schema = pipeline
+        .spec
+        .schemas
+        .iter()
+        .find(|s| s.name.value == *schema_name)
+        .expect("schema");
+    let record = &pipeline.schemas[schema_name];
+    let csv = schema
+        .format
+        .as_ref()
+        .is_some_and(|f| f.value == RecordFormat::Csv);
+    let delimiter = schema
+        .delimiter
+        .as_ref()
+        .map_or(",".to_string(), |d| d.value.clone());
+    let event_time = schema.event_time.as_ref().map(|e| e.value.clone());
+    // Disorder stays within half the watermark: no record is late.
+    let disorder = schema
+        .watermark
+        .as_ref()
+        .map_or(0, |w| w.value.0 as i64 / 2);
+    let mut rng = Rng(seed);
+    let mut input = Input {
+        valid: Vec::new(),
+        invalid: Vec::new(),
+    };
+    for i in 0..case.records {
+        let event = T0 + i as i64 * case.step_ms - rng.below(disorder as u64 + 1) as i64;
+        let mut object = serde_json::Map::new();
+        for field in &record.fields {
+            let at = (event_time.as_deref() == Some(field.name.as_str())).then_some(event);
+            object.insert(
+                field.name.clone(),
+                value(&mut rng, case, field, &field.ty, at, i),
+            );
+        }
+        let object = Value::Object(object);
+        let line = if csv {
+            record
+                .fields
+                .iter()
+                .map(|f| match &object[&f.name] {
+                    Value::Null => String::new(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(&delimiter)
+        } else {
+            object.to_string()
+        };
+        input.valid.push((object, line));
+    }
+    input.invalid = if csv {
+        vec![
+            "only,three,columns".to_string(),
+            String::from("not a record at all"),
+        ]
+    } else {
+        let first = &record
+            .fields
+            .iter()
+            .find(|f| !f.ty.nullable)
+            .expect("a required field")
+            .name;
+        let mut missing = input.valid[0].0.clone();
+        missing.as_object_mut().expect("object").remove(first);
+        let mut extra = input.valid[0].0.clone();
+        extra
+            .as_object_mut()
+            .expect("object")
+            .insert("no_such_field".into(), json!(1));
+        vec![
+            missing.to_string(),
+            extra.to_string(),
+            "{\"truncated\": ".to_string(),
+            "not json".to_string(),
+        ]
+    };
+    input
+}
+
+fn write_input(path: &Path, input: &Input) {
+    let mut text = String::new();
+    for (i, (_, line)) in input.valid.iter().enumerate() {
+        if i % 97 == 13 {
+            if let Some(bad) = input.invalid.get(i / 97) {
+                let _ = writeln!(text, "{bad}");
+            }
+        }
+        let _ = writeln!(text, "{line}");
+    }
+    for bad in input.invalid.iter().skip(input.valid.len() / 97 + 1) {
+        let _ = writeln!(text, "{bad}");
+    }
+    std::fs::write(path, text).expect("write input");
+}
+
+/// Runs the binary with a timeout; returns its stdout.
+fn run(binary: &Path, args: &[String]) -> String {
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the pipeline starts");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut out = String::new();
+            let mut err = String::new();
+            let _ = child.stdout.take().map(|mut s| s.read_to_string(&mut out));
+            let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+            assert!(
+                status.success(),
+                "the pipeline failed ({status}):\n{out}\n{err}"
+            );
+            return out;
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            panic!("the pipeline did not finish in 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Every object under `DATA_DIR/s3/BUCKET/`, decrypted and decompressed: (key, content).
+fn objects(data_dir: &Path, bucket: &str) -> Vec<(String, Vec<u8>)> {
+    let key = kin_runtime::encrypt::LocalKey::load(&data_dir.join("kms/master.key")).ok();
+    let base = data_dir.join("s3").join(bucket);
+    let mut out = Vec::new();
+    let mut pending = vec![base.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let mut bytes = std::fs::read(&path).expect("read object");
+            if bytes.starts_with(kin_runtime::encrypt::MAGIC) {
+                let key = key
+                    .as_ref()
+                    .expect("an encrypted object needs the local key");
+                bytes = kin_runtime::encrypt::decrypt(key, &bytes).expect("decrypts");
+            }
+            let name = path
+                .strip_prefix(&base)
+                .expect("under the bucket")
+                .display()
+                .to_string();
+            let content = if name.ends_with(".gz") {
+                let mut out = Vec::new();
+                flate2::read::MultiGzDecoder::new(&bytes[..])
+                    .read_to_end(&mut out)
+                    .expect("gunzip");
+                out
+            } else if name.ends_with(".snappy") {
+                let mut out = Vec::new();
+                snap::read::FrameDecoder::new(&bytes[..])
+                    .read_to_end(&mut out)
+                    .expect("unsnappy");
+                out
+            } else {
+                bytes
+            };
+            out.push((name, content));
+        }
+    }
+    out
+}
+
+fn lines(content: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(content)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `rawData` of every error record under `DATA_DIR/errors/NODE/`, with its error code.
+fn error_records(data_dir: &Path, node: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(data_dir.join("errors").join(node))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for line in lines(&std::fs::read(entry.path()).expect("read errors")) {
+            let record: Value = serde_json::from_str(&line).expect("an error record is JSON");
+            for field in [
+                "attemptsMade",
+                "arrivalTimestamp",
+                "errorCode",
+                "errorMessage",
+                "rawData",
+            ] {
+                assert!(
+                    record.get(field).is_some(),
+                    "error record without {field}: {line}"
+                );
+            }
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(record["rawData"].as_str().unwrap_or(""))
+                .expect("rawData is base64");
+            let raw = String::from_utf8_lossy(&raw).trim_end().to_string();
+            out.push((raw, record["errorCode"].as_str().unwrap_or("").to_string()));
+        }
+    }
+    out
+}
+
+fn counts<T: Ord + Clone>(items: &[T]) -> BTreeMap<T, usize> {
+    let mut map = BTreeMap::new();
+    for item in items {
+        *map.entry(item.clone()).or_insert(0) += 1;
+    }
+    map
+}
+
+/// Where a firehose's records land: its bucket, and the key prefix they share.
+fn firehose_bucket(pipeline: &Pipeline, firehose: &str) -> (String, String) {
+    let f = pipeline
+        .spec
+        .firehoses
+        .iter()
+        .find(|f| f.name.value == firehose)
+        .expect("firehose");
+    match f.to.as_ref().map(|d| &d.kind) {
+        Some(DestinationKind::S3(s3)) => (
+            s3.bucket.as_ref().expect("bucket").value.clone(),
+            String::new(),
+        ),
+        _ => (
+            kin_runtime::pipeline::NOT_EMULATED_BUCKET.to_string(),
+            format!("{firehose}/"),
+        ),
+    }
+}
+
+fn delivered(pipeline: &Pipeline, data_dir: &Path, firehose: &str) -> Vec<(String, String)> {
+    let (bucket, prefix) = firehose_bucket(pipeline, firehose);
+    objects(data_dir, &bucket)
+        .into_iter()
+        .filter(|(key, _)| key.starts_with(&prefix) && !key.contains("failed"))
+        .flat_map(|(key, content)| lines(&content).into_iter().map(move |l| (key.clone(), l)))
+        .collect()
+}
+
+/// The firehoses that see what `node` writes: itself, or those reading it.
+fn readers_of(pipeline: &Pipeline, node: &str) -> Vec<String> {
+    pipeline
+        .spec
+        .firehoses
+        .iter()
+        .filter(|f| f.name.value == node || f.from.as_ref().is_some_and(|s| s.value == node))
+        .map(|f| f.name.value.clone())
+        .collect()
+}
+
+fn check_example(case: &Case) {
+    let pipeline = compile(case.example);
+    let dir = work_dir(case.example);
+    let binary = build(&pipeline, &dir);
+    let data_dir = dir.join("data");
+    let mut args = vec!["--data-dir".to_string(), data_dir.display().to_string()];
+    let mut inputs = HashMap::new();
+    for (seed, p) in pipeline.spec.producers.iter().enumerate() {
+        let name = &p.name.value;
+        let input = generate(case, &pipeline, name, seed as u64 + 1);
+        let path = dir.join(format!("{name}.input"));
+        write_input(&path, &input);
+        args.push("--input".into());
+        args.push(format!("{name}={}", path.display()));
+        inputs.insert(name.clone(), input);
+    }
+    let summary = run(&binary, &args);
+
+    for p in &pipeline.spec.producers {
+        let input = &inputs[&p.name.value];
+        // Rejected: exactly the invalid lines, each once, as schema mismatches.
+        let errors = error_records(&data_dir, &p.name.value);
+        let rejected: Vec<String> = errors.iter().map(|(raw, _)| raw.clone()).collect();
+        assert_eq!(
+            counts(&rejected),
+            counts(&input.invalid),
+            "{}: rejected records",
+            p.name.value
+        );
+        assert!(
+            errors.iter().all(|(_, code)| code == "SchemaMismatch"),
+            "{errors:?}"
+        );
+        // Accepted: every valid line exactly once in each firehose that reads it.
+        let target = &p.to.as_ref().expect("to").value;
+        let expected: Vec<String> = input.valid.iter().map(|(_, l)| l.clone()).collect();
+        for firehose in readers_of(&pipeline, target) {
+            let got = delivered(&pipeline, &data_dir, &firehose);
+            let got_lines: Vec<String> = got.iter().map(|(_, l)| l.clone()).collect();
+            assert_eq!(
+                counts(&got_lines),
+                counts(&expected),
+                "firehose {firehose}: the delivered records differ from producer {}'s valid input\n{summary}",
+                p.name.value
+            );
+            check_partitions(&pipeline, &firehose, &got);
+        }
+    }
+    for (analytics, expect) in case.expected {
+        let a = pipeline
+            .spec
+            .analytics
+            .iter()
+            .find(|a| a.name.value == *analytics)
+            .expect("analytics");
+        let source = &a.from[0].value;
+        let producer = pipeline
+            .spec
+            .producers
+            .iter()
+            .find(|p| p.to.as_ref().is_some_and(|t| t.value == *source))
+            .expect("a producer");
+        let records: Vec<Value> = inputs[&producer.name.value]
+            .valid
+            .iter()
+            .map(|(v, _)| v.clone())
+            .collect();
+        let expected = expect(&records);
+        assert!(
+            !expected.is_empty(),
+            "{analytics}: the test data should produce results"
+        );
+        let late = error_records(&data_dir, analytics);
+        assert!(
+            late.is_empty(),
+            "{analytics}: no input record is late, but {} were reported",
+            late.len()
+        );
+        let target = &a.to.as_ref().expect("to").value;
+        for firehose in readers_of(&pipeline, target) {
+            let rows: Vec<Value> = delivered(&pipeline, &data_dir, &firehose)
+                .iter()
+                .map(|(_, l)| serde_json::from_str(l).expect("an output row is JSON"))
+                .collect();
+            assert_rows_equal(analytics, &rows, &expected);
+        }
+    }
+}
+
+/// Every record in an object under `KEY=VALUE/` has that value.
+fn check_partitions(pipeline: &Pipeline, firehose: &str, got: &[(String, String)]) {
+    let f = pipeline
+        .spec
+        .firehoses
+        .iter()
+        .find(|f| f.name.value == firehose)
+        .expect("firehose");
+    let Some(DestinationKind::S3(s3)) = f.to.as_ref().map(|d| &d.kind) else {
+        return;
+    };
+    for path in &s3.partition_by {
+        let key = path.value.replace('.', "_");
+        for (object, line) in got {
+            let record: Value = serde_json::from_str(line).expect("JSON record");
+            let value = record[&path.value]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| record[&path.value].to_string());
+            assert!(
+                object.contains(&format!("{key}={value}/")),
+                "{line} is in {object}"
+            );
+        }
+    }
+}
+
+/// Rows are compared as sets keyed by their non-numeric columns; numbers within 1e-6.
+fn assert_rows_equal(node: &str, got: &[Value], expected: &[Value]) {
+    let key = |row: &Value| -> String {
+        let mut parts: Vec<String> = row
+            .as_object()
+            .expect("row")
+            .iter()
+            .filter(|(_, v)| !v.is_number())
+            .map(|(k, v)| format!("{k}={}", normalize(v)))
+            .collect();
+        parts.sort();
+        parts.join(",")
+    };
+    let got_by_key: BTreeMap<String, &Value> = got.iter().map(|r| (key(r), r)).collect();
+    assert_eq!(got.len(), got_by_key.len(), "{node}: duplicate result rows");
+    let expected_by_key: BTreeMap<String, &Value> = expected.iter().map(|r| (key(r), r)).collect();
+    let missing: Vec<&String> = expected_by_key
+        .keys()
+        .filter(|k| !got_by_key.contains_key(*k))
+        .collect();
+    let extra: Vec<&String> = got_by_key
+        .keys()
+        .filter(|k| !expected_by_key.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{node}: missing rows {missing:?}, unexpected rows {extra:?}"
+    );
+    for (k, want) in expected_by_key {
+        let have = got_by_key[&k];
+        for (column, want_value) in want.as_object().expect("row") {
+            let have_value = &have[column];
+            match (want_value.as_f64(), have_value.as_f64()) {
+                (Some(w), Some(h)) => assert!(
+                    (w - h).abs() < 1e-6 * w.abs().max(1.0),
+                    "{node} {k}: {column} = {h}, expected {w}"
+                ),
+                _ => assert_eq!(
+                    normalize(have_value),
+                    normalize(want_value),
+                    "{node} {k}: {column}"
+                ),
+            }
+        }
+        assert_eq!(
+            have.as_object().map(|o| o.len()),
+            want.as_object().map(|o| o.len()),
+            "{node} {k}: columns of {have}"
+        );
+    }
+}
+
+/// Timestamps compare as instants.
+fn normalize(v: &Value) -> String {
+    match v.as_str().map(kin_runtime::records::parse_timestamp) {
+        Some(Ok(t)) => t.0.to_string(),
+        _ => v.to_string(),
+    }
+}
+
+fn ms(record: &Value, field: &str) -> i64 {
+    kin_runtime::records::parse_timestamp(record[field].as_str().expect("timestamp"))
+        .expect("valid")
+        .0
+}
+
+fn text(record: &Value, field: &str) -> String {
+    record[field]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
+/// Window starts of a row at `ts` for HOP(slide, size).
+fn hops(ts: i64, slide: i64, size: i64) -> Vec<i64> {
+    let last = ts - ts.rem_euclid(slide);
+    (0..size / slide).map(|k| last - k * slide).collect()
+}
+
+#[derive(Default)]
+struct Agg {
+    count: i64,
+    sum: f64,
+    sums: Vec<f64>,
+    max: Option<f64>,
+    min: Option<f64>,
+    nonnull: i64,
+    distinct: Vec<std::collections::BTreeSet<String>>,
+}
+
+fn clickstream_views(records: &[Value]) -> Vec<Value> {
+    let mut groups: BTreeMap<(String, i64), Agg> = BTreeMap::new();
+    for r in records.iter().filter(|r| r["event_type"] == "view") {
+        let ts = ms(r, "ts");
+        let agg = groups
+            .entry((text(r, "page"), ts - ts.rem_euclid(60_000)))
+            .or_default();
+        agg.count += 1;
+        agg.sum += r["duration_ms"].as_f64().unwrap_or(0.0);
+        agg.distinct.resize(1, Default::default());
+        agg.distinct[0].insert(text(r, "session_id"));
+    }
+    groups
+        .into_iter()
+        .map(|((page, start), a)| {
+            json!({
+                "page": page, "window_start": timestamp(start), "window_end": timestamp(start + 60_000),
+                "views": a.count, "sessions": a.distinct[0].len(),
+                // AVG of a BIGINT is a BIGINT in Flink: the quotient, truncated.
+                "avg_duration_ms": (a.sum as i64) / a.count,
+            })
+        })
+        .collect()
+}
+
+fn hourly_revenue(records: &[Value]) -> Vec<Value> {
+    let mut groups: BTreeMap<(String, i64), Agg> = BTreeMap::new();
+    for r in records.iter().filter(|r| r["op"] == "insert") {
+        let ts = ms(r, "updated_at");
+        let agg = groups
+            .entry((text(r, "currency"), ts - ts.rem_euclid(3_600_000)))
+            .or_default();
+        agg.count += 1;
+        agg.sums.resize(3, 0.0);
+        agg.sums[0] += r["subtotal"].as_f64().unwrap_or(0.0);
+        agg.sums[1] += r["discount"].as_f64().unwrap_or(0.0);
+        agg.sums[2] += r["total"].as_f64().unwrap_or(0.0);
+    }
+    groups
+        .into_iter()
+        .map(|((currency, start), a)| {
+            json!({
+                "window_start": timestamp(start), "window_end": timestamp(start + 3_600_000),
+                "currency": currency, "orders_created": a.count,
+                "subtotal": a.sums[0], "discounts": a.sums[1], "gross_revenue": a.sums[2],
+            })
+        })
+        .collect()
+}
+
+fn device_averages(records: &[Value]) -> Vec<Value> {
+    let mut groups: BTreeMap<(String, String, i64), (Agg, Agg, Agg, Agg)> = BTreeMap::new();
+    for r in records {
+        for start in hops(ms(r, "ts"), 60_000, 300_000) {
+            let (temp, hum, bat, rssi) = groups
+                .entry((text(r, "device_id"), text(r, "device_type"), start))
+                .or_default();
+            let t = r["temperature_c"].as_f64().unwrap_or(0.0);
+            temp.count += 1;
+            temp.sum += t;
+            temp.max = Some(temp.max.map_or(t, |m| m.max(t)));
+            if let Some(h) = r["humidity_pct"].as_f64() {
+                hum.nonnull += 1;
+                hum.sum += h;
+            }
+            let b = r["battery_v"].as_f64().unwrap_or(0.0);
+            bat.min = Some(bat.min.map_or(b, |m| m.min(b)));
+            rssi.sum += r["rssi_dbm"].as_f64().unwrap_or(0.0);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((device, kind, start), (temp, hum, bat, rssi))| {
+            json!({
+                "device_id": device, "device_type": kind,
+                "window_start": timestamp(start), "window_end": timestamp(start + 300_000),
+                "readings": temp.count, "avg_temperature_c": temp.sum / temp.count as f64,
+                "max_temperature_c": temp.max, "min_battery_v": bat.min,
+                "avg_humidity_pct": if hum.nonnull == 0 { Value::Null } else { json!(hum.sum / hum.nonnull as f64) },
+                "avg_rssi_dbm": rssi.sum / temp.count as f64,
+            })
+        })
+        .collect()
+}
+
+fn failed_login_bursts(records: &[Value]) -> Vec<Value> {
+    let mut groups: BTreeMap<(String, i64), Agg> = BTreeMap::new();
+    for r in records.iter().filter(|r| r["outcome"] == "failure") {
+        for start in hops(ms(r, "occurred_at"), 60_000, 300_000) {
+            let agg = groups.entry((text(r, "user_name"), start)).or_default();
+            agg.count += 1;
+            agg.distinct.resize(2, Default::default());
+            agg.distinct[0].insert(text(r, "src_ip"));
+            agg.distinct[1].insert(text(r, "app"));
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, a)| a.count >= 10)
+        .map(|((user, start), a)| {
+            json!({
+                "alert_type": "failed_login_burst", "user_name": user,
+                "window_start": timestamp(start), "window_end": timestamp(start + 300_000),
+                "failed_attempts": a.count, "distinct_source_ips": a.distinct[0].len(),
+                "distinct_apps": a.distinct[1].len(),
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn clickstream_runs_end_to_end() {
+    check_example(&Case {
+        example: "clickstream",
+        records: 3000,
+        step_ms: 100,
+        choices: &[
+            ("event_type", &["view", "view", "click", "scroll"]),
+            (
+                "page",
+                &["/", "/products/1", "/products/2", "/cart", "/checkout"],
+            ),
+        ],
+        expected: &[("views_per_page", clickstream_views)],
+    });
+}
+
+#[test]
+fn db_to_redshift_runs_end_to_end() {
+    check_example(&Case {
+        example: "db-to-redshift",
+        records: 2000,
+        step_ms: 10_000,
+        choices: &[
+            ("op", &["insert", "insert", "update", "delete"]),
+            ("currency", &["EUR", "USD", "GBP"]),
+        ],
+        expected: &[("hourly_revenue", hourly_revenue)],
+    });
+}
+
+#[test]
+fn iot_events_runs_end_to_end() {
+    check_example(&Case {
+        example: "iot-events",
+        records: 3000,
+        step_ms: 200,
+        choices: &[
+            ("device_id", &["th-1", "th-2", "co2-1", "em-1"]),
+            ("device_type", &["th-sensor", "co2-sensor"]),
+        ],
+        expected: &[("device_averages", device_averages)],
+    });
+}
+
+#[test]
+fn security_splunk_runs_end_to_end() {
+    check_example(&Case {
+        example: "security-splunk",
+        records: 3000,
+        step_ms: 300,
+        choices: &[
+            ("outcome", &["failure", "failure", "failure", "success"]),
+            ("user_name", &["alice", "bob", "carol"]),
+            ("app", &["mail", "wiki", "vpn"]),
+            ("src_ip", &["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]),
+        ],
+        expected: &[("failed_login_bursts", failed_login_bursts)],
+    });
+}
+
+#[test]
+fn s3_archive_runs_end_to_end() {
+    check_example(&Case {
+        example: "s3-archive",
+        records: 2000,
+        step_ms: 50,
+        choices: &[
+            ("method", &["GET", "POST"]),
+            ("product", &["compute", "storage"]),
+        ],
+        expected: &[],
+    });
+}
