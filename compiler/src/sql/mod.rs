@@ -72,6 +72,10 @@ pub struct Analysis {
     pub plan: Option<String>,
     /// The SQL as handed to DataFusion (window functions rewritten).
     pub rewritten: String,
+    /// The SQL the runtime executes: `rewritten`, except that each SESSION window reads the
+    /// table named in its [`windows::WindowUse::session_table`], which the runtime fills with
+    /// the sessionized rows (the input's columns, `window_start`, `window_end`, `window_time`).
+    pub runtime_sql: String,
     pub windows: Vec<windows::WindowUse>,
     /// Tables the SQL reads (for the `from` cross-check).
     pub tables_read: Vec<String>,
@@ -81,7 +85,12 @@ pub struct Analysis {
 /// Analyzes one query over its inputs.
 pub fn analyze(sql: &str, inputs: &[TableInput]) -> Analysis {
     let mut analysis = Analysis::default();
-    let (rewritten, windows, problems) = match windows::rewrite(sql, inputs) {
+    let windows::Rewrite {
+        rewritten,
+        runtime_sql,
+        windows,
+        problems,
+    } = match windows::rewrite(sql, inputs) {
         Ok(found) => found,
         Err(problem) => {
             analysis.problems.push(problem);
@@ -94,6 +103,7 @@ pub fn analyze(sql: &str, inputs: &[TableInput]) -> Analysis {
         return analysis;
     }
     analysis.rewritten = rewritten.sql.clone();
+    analysis.runtime_sql = runtime_sql;
     analysis.windows = windows;
     let blocking = match rules::check(sql, &rewritten, &analysis.windows, inputs) {
         Ok(found) => {

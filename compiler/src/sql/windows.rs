@@ -6,6 +6,8 @@
 //! - HOP: the `size / slide` windows a row belongs to, as an unnested list of starts.
 //! - CUMULATE: the window start `date_bin(size, ts)` and an unnested list of ends, one per step.
 //! - SESSION: typed like TUMBLE with the gap as size; sessions themselves are the runtime's job.
+//!   For the runtime, [`Rewrite::runtime_sql`] reads each SESSION from a table of its own
+//!   ([`WindowUse::session_table`]) that the runtime fills with the sessionized rows.
 //!
 //! Flink function names DataFusion spells differently are renamed here too.
 
@@ -66,6 +68,24 @@ pub struct WindowUse {
     pub partition_by: Vec<String>,
     /// Byte range of `TABLE(…)` in the original SQL.
     pub range: (usize, usize),
+    /// For SESSION: the table that stands for this window in [`Rewrite::runtime_sql`]. The
+    /// runtime fills it with the input's rows plus `window_start`, `window_end`, `window_time`.
+    pub session_table: Option<String>,
+}
+
+/// What [`rewrite`] makes of one query.
+pub(crate) struct Rewrite {
+    /// The SQL DataFusion plans for typing (SESSION typed like TUMBLE).
+    pub rewritten: Rewritten,
+    /// The SQL the runtime executes: as `rewritten`, but each SESSION reads its session table.
+    pub runtime_sql: String,
+    pub windows: Vec<WindowUse>,
+    pub problems: Vec<Problem>,
+}
+
+/// The name of the table that stands for the `n`th SESSION window of a query at run time.
+pub fn session_table_name(n: usize) -> String {
+    format!("__kin_session_{n}")
 }
 
 /// Flink names → DataFusion names, for the functions kin supports under both.
@@ -119,13 +139,11 @@ fn word(t: &Tok) -> Option<&str> {
 }
 
 /// Rewrites every window function and renamed function; returns what it found.
-pub(crate) fn rewrite(
-    sql: &str,
-    tables: &[TableInput],
-) -> Result<(Rewritten, Vec<WindowUse>, Vec<Problem>), Problem> {
+pub(crate) fn rewrite(sql: &str, tables: &[TableInput]) -> Result<Rewrite, Problem> {
     let toks = tokens(sql)?;
     let mut replacements = Vec::new();
-    let mut windows = Vec::new();
+    let mut runtime_replacements = Vec::new();
+    let mut windows: Vec<WindowUse> = Vec::new();
     let mut problems = Vec::new();
     let mut i = 0;
     while i < toks.len() {
@@ -139,9 +157,11 @@ pub(crate) fn rewrite(
                 .is_some()
             && matches!(toks.get(i + 3).map(|t| &t.token), Some(Token::LParen));
         if is_tvf {
-            match window(sql, &toks, i, tables) {
-                Ok((window, close, replacement)) => {
+            let sessions = windows.iter().filter(|w| w.session_table.is_some()).count();
+            match window(sql, &toks, i, tables, sessions) {
+                Ok((window, close, replacement, runtime)) => {
                     replacements.push((toks[i].start, toks[close].end, replacement));
+                    runtime_replacements.push((toks[i].start, toks[close].end, runtime));
                     windows.push(window);
                     i = close + 1;
                 }
@@ -159,11 +179,17 @@ pub(crate) fn rewrite(
         }) {
             if matches!(toks.get(i + 1).map(|t| &t.token), Some(Token::LParen)) {
                 replacements.push((toks[i].start, toks[i].end, (*to).to_string()));
+                runtime_replacements.push((toks[i].start, toks[i].end, (*to).to_string()));
             }
         }
         i += 1;
     }
-    Ok((Rewritten::apply(sql, replacements), windows, problems))
+    Ok(Rewrite {
+        rewritten: Rewritten::apply(sql, replacements),
+        runtime_sql: Rewritten::apply(sql, runtime_replacements).sql,
+        windows,
+        problems,
+    })
 }
 
 /// Index of the token closing the parenthesis opened at `open`.
@@ -205,12 +231,15 @@ fn arguments(toks: &[Tok], from: usize, to: usize) -> Vec<(usize, usize)> {
     args
 }
 
+/// One window function at `toks[at]`: what it is, the index of its closing token, and its
+/// replacements for typing and for the runtime. `sessions` counts the SESSIONs before it.
 fn window(
     sql: &str,
     toks: &[Tok],
     at: usize,
     tables: &[TableInput],
-) -> Result<(WindowUse, usize, String), Problem> {
+    sessions: usize,
+) -> Result<(WindowUse, usize, String, String), Problem> {
     let outer_close = closing(toks, at + 1).ok_or_else(|| unclosed(toks, at))?;
     let inner_close = closing(toks, at + 3).ok_or_else(|| unclosed(toks, at))?;
     let kind = toks
@@ -299,6 +328,7 @@ fn window(
         intervals_ms,
         partition_by,
         range,
+        session_table: (kind == WindowKind::Session).then(|| session_table_name(sessions)),
     };
     check_window(
         &window,
@@ -312,10 +342,15 @@ fn window(
     });
     let quoted_table = sql[table_tok.start..table_tok.end].to_string();
     let mut replacement = subquery(&window, &quoted_table, &sql[time_tok.start..time_tok.end]);
+    let mut runtime = window
+        .session_table
+        .clone()
+        .unwrap_or_else(|| replacement.clone());
     if !aliased {
         replacement.push_str(&format!(" AS {quoted_table}"));
+        runtime.push_str(&format!(" AS {quoted_table}"));
     }
-    Ok((window, outer_close, replacement))
+    Ok((window, outer_close, replacement, runtime))
 }
 
 fn unclosed(toks: &[Tok], at: usize) -> Problem {
@@ -486,5 +521,63 @@ fn subquery(w: &WindowUse, table: &str, ts: &str) -> String {
                 ends.join(", ")
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::types::{Field, FieldType, RecordType, Type};
+
+    fn clicks() -> Vec<TableInput> {
+        let f = |name: &str, ty: Type| Field {
+            name: name.into(),
+            ty: FieldType {
+                ty,
+                nullable: false,
+            },
+        };
+        vec![TableInput {
+            name: "clicks".into(),
+            record: RecordType {
+                fields: vec![f("page", Type::String), f("ts", Type::Timestamp)],
+            },
+            event_time: Some("ts".into()),
+        }]
+    }
+
+    fn rewritten(sql: &str) -> Rewrite {
+        match rewrite(sql, &clicks()) {
+            Ok(found) => found,
+            Err(problem) => panic!("{sql}: {problem:?}"),
+        }
+    }
+
+    #[test]
+    fn the_runtime_reads_each_session_from_a_table_of_its_own() {
+        let sql = "SELECT page, COUNT(*) AS n FROM TABLE(SESSION(TABLE clicks PARTITION BY page, DESCRIPTOR(ts), INTERVAL '5' MINUTE)) GROUP BY page, window_start, window_end";
+        let found = rewritten(sql);
+        assert_eq!(
+            found.runtime_sql,
+            "SELECT page, COUNT(*) AS n FROM __kin_session_0 AS clicks GROUP BY page, window_start, window_end"
+        );
+        assert!(found.rewritten.sql.contains("date_bin"));
+        assert_eq!(
+            found.windows[0].session_table.as_deref(),
+            Some("__kin_session_0")
+        );
+        let aliased = "SELECT s.page FROM TABLE(SESSION(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) AS s JOIN TABLE(SESSION(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' MINUTE)) t ON s.page = t.page";
+        assert_eq!(
+            rewritten(aliased).runtime_sql,
+            "SELECT s.page FROM __kin_session_0 AS s JOIN __kin_session_1 t ON s.page = t.page"
+        );
+    }
+
+    #[test]
+    fn without_sessions_the_runtime_sql_is_the_rewritten_sql() {
+        let sql = "SELECT CHAR_LENGTH(page) AS l, window_start FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE))";
+        let found = rewritten(sql);
+        assert_eq!(found.runtime_sql, found.rewritten.sql);
+        assert_eq!(found.windows[0].session_table, None);
     }
 }
