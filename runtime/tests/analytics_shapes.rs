@@ -214,3 +214,30 @@ fn json_records_round_trip_through_the_engine() {
         ]
     );
 }
+
+#[test]
+fn output_columns_are_matched_by_name_and_cast() {
+    let output = Arc::new(Schema::new(vec![
+        Field::new("seconds", DataType::Float64, false),
+        Field::new("page", DataType::Utf8, false),
+    ]));
+    let config = AnalyticsConfig {
+        name: "reordered".into(),
+        sql: "SELECT page, duration_ms / 1000 AS seconds FROM clicks".into(),
+        inputs: vec![input("clicks")],
+        windows: Vec::new(),
+        output_schema: Arc::clone(&output),
+    };
+    let mut engine = AnalyticsEngine::new(config).unwrap_or_else(|e| panic!("{e}"));
+    let step = engine
+        .push("clicks", batch(&[("/a", 2_500, 0)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(step.output[0].schema(), output);
+    assert_eq!(strings(&step.output, 1), ["/a"]);
+}
+
+#[test]
+fn an_engine_can_move_to_the_thread_of_its_node() {
+    fn send<T: Send>() {}
+    send::<AnalyticsEngine>();
+}

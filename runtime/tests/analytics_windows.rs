@@ -428,3 +428,39 @@ fn the_watermark_of_several_inputs_is_their_smallest() {
     // The view at 3 min has no buy in its window.
     assert!(finish(&mut engine).output.is_empty());
 }
+
+#[test]
+fn a_row_is_late_only_once_every_window_it_belongs_to_was_emitted() {
+    let sql = "SELECT window_start, window_end, COUNT(*) AS n FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE)) GROUP BY window_start, window_end";
+    let mut engine = engine(sql, &[clicks(0)]);
+    push(&mut engine, "clicks", &[("a", 1, 30_000)]);
+    let step = push(&mut engine, "clicks", &[("b", 1, 90_000)]);
+    assert_eq!(rows(&step.output), ["-60000|60000|1"]);
+    // 42 s is behind the watermark (90 s): [-1, 1) min was emitted, [0, 2) min is open.
+    let step = push(&mut engine, "clicks", &[("c", 1, 42_000)]);
+    assert!(step.late.is_empty() && step.output.is_empty());
+    assert_eq!(
+        rows(&finish(&mut engine).output),
+        ["0|120000|3", "60000|180000|1"]
+    );
+}
+
+#[test]
+fn a_row_without_an_event_time_is_late() {
+    let mut input = clicks(0);
+    input.fields[2].2 = true;
+    let config = config(TUMBLE, &[input]);
+    let schema = Arc::clone(&config.inputs[0].schema);
+    let mut engine = AnalyticsEngine::new(config).unwrap_or_else(|e| panic!("{e}"));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec!["a", "b"])),
+        Arc::new(Int64Array::from(vec![1, 2])),
+        Arc::new(TimestampMillisecondArray::from(vec![Some(5), None])),
+    ];
+    let batch = RecordBatch::try_new(schema, columns).unwrap_or_else(|e| panic!("{e}"));
+    let step = engine
+        .push("clicks", batch)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(late_rows(&step), ["b|2|"]);
+    assert_eq!(rows(&finish(&mut engine).output), ["a|0|60000|1|1"]);
+}

@@ -6,7 +6,7 @@
 //! - HOP: the `size / slide` windows a row belongs to, as an unnested list of starts.
 //! - CUMULATE: the window start `date_bin(size, ts)` and an unnested list of ends, one per step.
 //! - SESSION: typed like TUMBLE with the gap as size; sessions themselves are the runtime's job.
-//!   For the runtime, [`Rewrite::runtime_sql`] reads each SESSION from a table of its own
+//!   For the runtime, `Analysis::runtime_sql` reads each SESSION from a table of its own
 //!   ([`WindowUse::session_table`]) that the runtime fills with the sessionized rows.
 //!
 //! Flink function names DataFusion spells differently are renamed here too.
@@ -68,7 +68,7 @@ pub struct WindowUse {
     pub partition_by: Vec<String>,
     /// Byte range of `TABLE(…)` in the original SQL.
     pub range: (usize, usize),
-    /// For SESSION: the table that stands for this window in [`Rewrite::runtime_sql`]. The
+    /// For SESSION: the table that stands for this window in `Analysis::runtime_sql`. The
     /// runtime fills it with the input's rows plus `window_start`, `window_end`, `window_time`.
     pub session_table: Option<String>,
 }

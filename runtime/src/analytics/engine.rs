@@ -4,19 +4,15 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, BooleanArray};
-use datafusion::arrow::compute::kernels::boolean;
-use datafusion::arrow::compute::{self, cast};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
-use super::bounds::TableBounds;
-use super::buffer::{before, event_times, TableBuffer};
-use super::config::{AnalyticsConfig, InputSpec, WindowKind};
+use super::config::AnalyticsConfig;
 use super::error::AnalyticsError;
+use super::input::Input;
 use super::query::Query;
-use super::session::{session_schema, SessionWindow};
 use super::shape::Shape;
 
 /// What one push (or the finish) produced.
@@ -29,45 +25,11 @@ pub struct Step {
     pub late: Vec<(String, RecordBatch)>,
 }
 
-/// A SESSION window of the query.
-struct Session {
-    table: String,
-    partition: Vec<usize>,
-    gap: i64,
-    schema: SchemaRef,
-}
-
-/// One input and its state.
-struct Input {
-    spec: InputSpec,
-    /// The event-time column, when the input has one.
-    time_index: Option<usize>,
-    /// Whether the SQL reads this table at all.
-    read: bool,
-    /// Every window over this table (a row is late once all of them have closed).
-    windows: TableBounds,
-    /// Its TUMBLE, HOP and CUMULATE windows (rows a run reads directly).
-    direct: TableBounds,
-    /// Indices into `AnalyticsEngine::sessions`.
-    sessions: Vec<usize>,
-    buffer: TableBuffer,
-    max_ts: Option<i64>,
-}
-
-impl Input {
-    /// This input's watermark, once it has seen an event time.
-    fn watermark(&self) -> Option<i64> {
-        self.max_ts
-            .map(|max| max.saturating_sub(self.spec.watermark_ms))
-    }
-}
-
 /// Runs one analytics node's SQL incrementally; see the module documentation of [`super`].
 pub struct AnalyticsEngine {
     name: String,
     query: Query,
     inputs: Vec<Input>,
-    sessions: Vec<Session>,
     /// Every window with `window_end <= watermark` has been emitted.
     watermark: i64,
     late_rows: u64,
@@ -83,60 +45,15 @@ impl AnalyticsEngine {
             });
         }
         let query = Query::new(&config)?;
-        let mut sessions = Vec::new();
-        let mut inputs = Vec::new();
-        for spec in config.inputs {
-            let mine: Vec<_> = config
-                .windows
-                .iter()
-                .filter(|w| w.table == spec.table)
-                .collect();
-            let mut own_sessions = Vec::new();
-            for w in mine.iter().filter(|w| w.kind == WindowKind::Session) {
-                let partition = w
-                    .partition_by
-                    .iter()
-                    .filter_map(|c| spec.schema.index_of(c).ok())
-                    .collect();
-                own_sessions.push(sessions.len());
-                sessions.push(Session {
-                    table: w.session_table.clone().unwrap_or_default(),
-                    partition,
-                    gap: w.intervals().first().copied().unwrap_or(1),
-                    schema: session_schema(&spec.schema),
-                });
-            }
-            let read = query.scans.iter().any(|s| {
-                s.table == spec.table
-                    || own_sessions.iter().any(|&i| {
-                        sessions
-                            .get(i)
-                            .is_some_and(|x: &Session| x.table == s.table)
-                    })
-            });
-            inputs.push(Input {
-                time_index: spec
-                    .event_time
-                    .as_ref()
-                    .and_then(|c| spec.schema.index_of(c).ok()),
-                read,
-                windows: TableBounds::new(mine.iter().copied()),
-                direct: TableBounds::new(
-                    mine.iter()
-                        .copied()
-                        .filter(|w| w.kind != WindowKind::Session),
-                ),
-                sessions: own_sessions,
-                buffer: TableBuffer::default(),
-                max_ts: None,
-                spec,
-            });
-        }
+        let inputs = config
+            .inputs
+            .into_iter()
+            .map(|spec| Input::new(spec, &config.windows, &query.scans))
+            .collect();
         let engine = AnalyticsEngine {
             name: config.name,
             query,
             inputs,
-            sessions,
             watermark: i64::MIN,
             late_rows: 0,
         };
@@ -144,7 +61,7 @@ impl AnalyticsEngine {
         Ok(engine)
     }
 
-    /// A windowed query must have a window spec for every table it reads through a window.
+    /// A windowed query must have a window configured for every table it reads.
     fn check_windows(&self) -> Result<(), AnalyticsError> {
         if self.query.shape != Shape::Windowed {
             return Ok(());
@@ -153,14 +70,7 @@ impl AnalyticsEngine {
             .query
             .scans
             .iter()
-            .filter(|scan| {
-                let session = self.sessions.iter().any(|s| s.table == scan.table);
-                let direct = self
-                    .inputs
-                    .iter()
-                    .any(|i| i.spec.table == scan.table && i.direct.is_windowed());
-                !session && !direct
-            })
+            .filter(|scan| !self.inputs.iter().any(|i| i.feeds(&scan.table)))
             .map(|scan| {
                 format!(
                     "the SQL windows table \"{}\", but no window over it is configured",
@@ -194,7 +104,7 @@ impl AnalyticsEngine {
 
     /// How many input rows wait in buffers.
     pub fn buffered_rows(&self) -> usize {
-        self.inputs.iter().map(|i| i.buffer.rows()).sum()
+        self.inputs.iter().map(Input::buffered_rows).sum()
     }
 
     /// Feeds a batch of input `table`; returns the output rows that became final.
@@ -215,13 +125,14 @@ impl AnalyticsEngine {
         let mut step = Step::default();
         if self.query.shape == Shape::Streaming {
             if self.inputs[index].read {
-                step.output =
-                    self.query
-                        .run(vec![(table.to_string(), vec![batch])], i64::MIN, i64::MAX)?;
+                let contents = vec![(table.to_string(), vec![batch])];
+                step.output = self.query.run(contents, i64::MIN, i64::MAX)?;
             }
             return Ok(step);
         }
-        let late = self.admit(index, batch).map_err(|e| self.arrow_error(e))?;
+        let late = self.inputs[index]
+            .admit(batch, self.watermark)
+            .map_err(|e| self.arrow_error(e))?;
         if let Some(late) = late {
             self.late_rows += late.num_rows() as u64;
             step.late.push((table.to_string(), late));
@@ -246,62 +157,11 @@ impl AnalyticsEngine {
         Ok(step)
     }
 
-    /// Buffers the rows of `batch` that are not late; returns the late ones.
-    fn admit(
-        &mut self,
-        index: usize,
-        batch: RecordBatch,
-    ) -> Result<Option<RecordBatch>, ArrowError> {
-        let watermark = self.watermark;
-        let input = &mut self.inputs[index];
-        let times = match input.time_index {
-            Some(i) => Some(event_times(&batch, i)?),
-            None => None,
-        };
-        if let Some(ts) = &times {
-            if let Some(max) = compute::max(ts) {
-                input.max_ts = Some(input.max_ts.map_or(max, |m| m.max(max)));
-            }
-        }
-        if !input.read {
-            return Ok(None);
-        }
-        let (Some(ts), true) = (times, input.windows.is_windowed()) else {
-            input.buffer.push(batch, None);
-            return Ok(None);
-        };
-        // Late: no event time, or every window of the row ended by the watermark.
-        let closed = before(&ts, input.windows.all_closed(watermark))?;
-        let late = if ts.null_count() > 0 {
-            boolean::or(
-                &compute::prep_null_mask_filter(&closed),
-                &compute::is_null(&ts)?,
-            )?
-        } else {
-            closed
-        };
-        if late.true_count() == 0 {
-            input.buffer.push(batch, Some(ts));
-            return Ok(None);
-        }
-        let on_time = boolean::not(&late)?;
-        let kept = compute::filter_record_batch(&batch, &on_time)?;
-        let kept_ts = compute::filter(&ts, &on_time)?.as_primitive().clone();
-        input.buffer.push(kept, Some(kept_ts));
-        Ok(Some(compute::filter_record_batch(&batch, &late)?))
-    }
-
     /// The smallest watermark of the inputs the query reads that have an event time.
     fn query_watermark(&self) -> i64 {
-        let mut timed = self
-            .inputs
+        self.inputs
             .iter()
-            .filter(|i| i.read && i.time_index.is_some())
-            .peekable();
-        if timed.peek().is_none() {
-            return i64::MIN;
-        }
-        timed
+            .filter(|i| i.read && i.has_event_time())
             .map(|i| i.watermark().unwrap_or(i64::MIN))
             .min()
             .unwrap_or(i64::MIN)
@@ -310,102 +170,34 @@ impl AnalyticsEngine {
     /// Emits the windows ending after the previous watermark and by `upto` (everything when
     /// `upto` is the end of time), then evicts the rows no open window needs.
     fn fire(&mut self, upto: i64) -> Result<Vec<RecordBatch>, AnalyticsError> {
-        let everything = upto == i64::MAX;
         let mut contents = Vec::new();
-        for index in 0..self.inputs.len() {
-            let input = &self.inputs[index];
-            if !input.read || input.buffer.rows() == 0 {
-                continue;
+        for input in &mut self.inputs {
+            if input.closes(upto) {
+                match input.take_closed(upto) {
+                    Ok(found) => contents.extend(found),
+                    Err(e) => return Err(arrow_error(&self.name, e)),
+                }
             }
-            let closing = everything
-                || !input.windows.is_windowed()
-                || input
-                    .buffer
-                    .min_ts()
-                    .is_some_and(|min| min < input.windows.some_closed(upto));
-            if !closing {
-                continue;
-            }
-            let found = if input.sessions.is_empty() {
-                self.split(index, upto, everything)
-            } else {
-                self.sessionize(index, upto)
-            };
-            contents.extend(found.map_err(|e| self.arrow_error(e))?);
         }
-        if contents
+        let rows: usize = contents
             .iter()
-            .all(|(_, batches)| batches.iter().all(|b| b.num_rows() == 0))
-        {
+            .flat_map(|(_, batches)| batches.iter().map(RecordBatch::num_rows))
+            .sum();
+        if rows == 0 {
             return Ok(Vec::new());
         }
         self.query.run(contents, self.watermark, upto)
     }
 
-    /// The rows of a table without sessions that the windows closing by `upto` need.
-    fn split(
-        &mut self,
-        index: usize,
-        upto: i64,
-        everything: bool,
-    ) -> Result<Vec<(String, Vec<RecordBatch>)>, ArrowError> {
-        let input = &mut self.inputs[index];
-        let rows = if everything || !input.direct.is_windowed() {
-            input.buffer.take_all()
-        } else {
-            input.buffer.split(
-                input.direct.some_closed(upto),
-                input.direct.all_closed(upto),
-            )?
-        };
-        Ok(vec![(input.spec.table.clone(), rows)])
-    }
-
-    /// The rows of the sessions over a table that close by `upto`, per session table (and the
-    /// rows its other windows need); keeps the rows of open sessions.
-    fn sessionize(
-        &mut self,
-        index: usize,
-        upto: i64,
-    ) -> Result<Vec<(String, Vec<RecordBatch>)>, ArrowError> {
-        let input = &self.inputs[index];
-        let Some((all, ts)) = input.buffer.concat()? else {
-            return Ok(Vec::new());
-        };
-        let mut contents = Vec::new();
-        let mut keep = BooleanArray::from(vec![false; all.num_rows()]);
-        for &s in &input.sessions {
-            let Some(session) = self.sessions.get(s) else {
-                continue;
-            };
-            let window = SessionWindow {
-                partition: &session.partition,
-                gap: session.gap,
-                schema: &session.schema,
-            };
-            let sessions = window.sessionize(&all, &ts, upto)?;
-            keep = boolean::or(&keep, &sessions.open)?;
-            contents.push((session.table.clone(), vec![sessions.closed]));
-        }
-        if input.direct.is_windowed() {
-            let below = |cut: i64| before(&ts, cut);
-            let selected =
-                compute::filter_record_batch(&all, &below(input.direct.some_closed(upto))?)?;
-            contents.push((input.spec.table.clone(), vec![selected]));
-            keep = boolean::or(
-                &keep,
-                &boolean::not(&below(input.direct.all_closed(upto))?)?,
-            )?;
-        }
-        self.inputs[index].buffer.replace(&all, ts, &keep)?;
-        Ok(contents)
-    }
-
     fn arrow_error(&self, e: ArrowError) -> AnalyticsError {
-        AnalyticsError::Query {
-            analytics: self.name.clone(),
-            message: e.to_string(),
-        }
+        arrow_error(&self.name, e)
+    }
+}
+
+fn arrow_error(analytics: &str, e: ArrowError) -> AnalyticsError {
+    AnalyticsError::Query {
+        analytics: analytics.to_string(),
+        message: e.to_string(),
     }
 }
 

@@ -10,13 +10,13 @@
 //!   to was already emitted (judged against the watermark before its batch): it goes to
 //!   [`Step::late`] instead of the results. [`AnalyticsEngine::finish`] moves the watermark to
 //!   the end of time, so every open window is emitted.
-//! - **Micro-batches.** Input rows are buffered as Arrow batches ([`buffer`]). When the watermark
+//! - **Micro-batches.** Input rows are buffered as Arrow batches (`buffer`). When the watermark
 //!   passes the end of a window that holds buffered rows, the query runs once over the buffered
-//!   rows of the windows that close ([`bounds`] turns "the windows of this row have closed" into
+//!   rows of the windows that close (`bounds` turns "the windows of this row have closed" into
 //!   a comparison of its event time), keeping only windows with `previous watermark < window_end
-//!   <= watermark` ([`query`] adds that filter to the plan for HOP and CUMULATE, whose rows also
+//!   <= watermark` (`shape` adds that filter to the plan for HOP and CUMULATE, whose rows also
 //!   belong to windows still open), then rows no open window needs are evicted.
-//! - **Sessions** are computed here ([`session`]): the compiler's runtime SQL reads each SESSION
+//! - **Sessions** are computed here (`session`): the compiler's runtime SQL reads each SESSION
 //!   from a table of its own, which the engine fills with the rows of the sessions that closed
 //!   plus `window_start`, `window_end`, `window_time`.
 //! - **Shapes.** A query without windows that only projects and filters one input streams
@@ -24,9 +24,10 @@
 //!   input (joins of streams, interval joins, OVER aggregations) buffers its input and runs once,
 //!   at `finish`.
 //!
-//! The SQL is planned once (logical plan, optimized, with the window bounds as parameters); each
-//! run swaps the contents of in-memory tables, binds the bounds, plans physically and executes
-//! on a current-thread tokio runtime owned by the engine. Results are cast to the configured
+//! The SQL is planned once, down to a physical plan over tables whose contents each run swaps
+//! (`swap`; the window bounds are functions the plan reads at each execution). A run fills the
+//! tables and executes the plan on a current-thread tokio runtime owned by the engine
+//! (`query`); there is no per-run planning. Results are cast to the configured
 //! output schema (e.g. DataFusion's DOUBLE `AVG` of a BIGINT to BIGINT, as Flink types it).
 
 mod bounds;
@@ -34,6 +35,7 @@ mod buffer;
 mod config;
 mod engine;
 mod error;
+mod input;
 mod json;
 mod query;
 mod session;
