@@ -88,8 +88,6 @@ pub fn vendored_runtime_manifest() -> String {
             }
         }
     }
-    out.push('\n');
-    out.push_str(&workspace_profiles());
     out
 }
 
