@@ -267,7 +267,7 @@ fn generate(case: &Case, pipeline: &Pipeline, producer: &str, seed: u64) -> Inpu
         vec![
             missing.to_string(),
             extra.to_string(),
-            "{\"truncated\": ".to_string(),
+            "{\"truncated\":".to_string(),
             "not json".to_string(),
         ]
     };

@@ -29,7 +29,10 @@ fn target_dir() -> PathBuf {
 }
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Writes `records` clickstream records (about 3 hours of event time, disorder within the
@@ -44,7 +47,9 @@ fn input(records: usize) -> PathBuf {
     let mut text = String::with_capacity(records * 330);
     let mut state: u64 = 42;
     let mut next = |n: u64| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) % n
     };
     let step = 3 * 3_600_000 / records.max(1) as i64;
@@ -69,7 +74,10 @@ fn input(records: usize) -> PathBuf {
 fn build(spec: &str) -> PathBuf {
     let path = root().join("tests/bench").join(spec);
     let text = std::fs::read_to_string(&path).expect("bench spec");
-    let compiled = kin::compile(&kin::source::SourceFile::new(path.display().to_string(), text));
+    let compiled = kin::compile(&kin::source::SourceFile::new(
+        path.display().to_string(),
+        text,
+    ));
     assert_eq!(compiled.errors(), 0, "{:?}", compiled.diagnostics);
     let project = target_dir().join("kin-bench").join(&compiled.pipeline.name);
     for (file, content) in kin::emit::rust::rust_project(&compiled.pipeline) {
@@ -104,7 +112,11 @@ fn run_pipeline(binary: &Path, input: &Path) -> Duration {
         .output()
         .expect("the pipeline runs");
     let elapsed = started.elapsed();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     eprint!("{}", String::from_utf8_lossy(&output.stdout));
     elapsed
 }
@@ -124,7 +136,11 @@ fn baseline(input: &Path) -> Duration {
         Field::new("user_agent", DataType::Utf8, false),
         Field::new("country", DataType::Utf8, true),
         Field::new("duration_ms", DataType::Int64, false),
-        Field::new("ts", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
     ]);
     let path = input.display().to_string();
     runtime.block_on(async move {
@@ -149,7 +165,10 @@ fn baseline(input: &Path) -> Duration {
 }
 
 fn best(runs: usize, mut measure: impl FnMut() -> Duration) -> Duration {
-    (0..runs.max(1)).map(|_| measure()).min().unwrap_or_default()
+    (0..runs.max(1))
+        .map(|_| measure())
+        .min()
+        .unwrap_or_default()
 }
 
 fn main() {
@@ -167,8 +186,16 @@ fn main() {
     let b = best(runs, || run_pipeline(&tumble, &input));
     let rate = |d: Duration| records as f64 / d.as_secs_f64();
     println!("records: {records}, best of {runs} runs each");
-    println!("baseline  batch DataFusion query       {:>8.3}s  {:>12.0} records/s", base.as_secs_f64(), rate(base));
-    println!("(a)       stream → gzip S3 firehose     {:>8.3}s  {:>12.0} records/s", a.as_secs_f64(), rate(a));
+    println!(
+        "baseline  batch DataFusion query       {:>8.3}s  {:>12.0} records/s",
+        base.as_secs_f64(),
+        rate(base)
+    );
+    println!(
+        "(a)       stream → gzip S3 firehose     {:>8.3}s  {:>12.0} records/s",
+        a.as_secs_f64(),
+        rate(a)
+    );
     println!(
         "(b)       stream → 1-minute TUMBLE      {:>8.3}s  {:>12.0} records/s  = {:.2}× the baseline",
         b.as_secs_f64(),
