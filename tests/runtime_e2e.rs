@@ -68,7 +68,8 @@ fn target_dir() -> PathBuf {
 /// feature pins in runtime/Cargo.toml).
 fn build(pipeline: &Pipeline, dir: &Path) -> PathBuf {
     let project = dir.join("project");
-    for (path, text) in kin::emit::rust::rust_project(pipeline) {
+    let location = project.display().to_string();
+    for (path, text) in kin::emit::rust::rust_project(pipeline, &location) {
         let file = project.join(path);
         std::fs::create_dir_all(file.parent().expect("has a parent")).expect("dir");
         std::fs::write(file, text).expect("write");
@@ -105,7 +106,7 @@ fn build(pipeline: &Pipeline, dir: &Path) -> PathBuf {
     );
     target_dir()
         .join("debug")
-        .join(kin::emit::rust::binary_name(pipeline))
+        .join(kin::emit::rust::binary_name(pipeline, &location))
 }
 
 /// A small deterministic generator (no dependency on the runtime's).

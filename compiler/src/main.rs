@@ -150,11 +150,12 @@ impl Target {
         }
     }
 
-    fn files(self, pipeline: &kin::ir::graph::Pipeline) -> Vec<(String, String)> {
+    /// The files of the target, to be written in `dir`.
+    fn files(self, pipeline: &kin::ir::graph::Pipeline, dir: &Path) -> Vec<(String, String)> {
         match self {
             Target::Terraform => kin::emit::terraform::terraform(pipeline),
             Target::FlinkSql => kin::emit::flink::flink_sql(pipeline),
-            Target::Rust => kin::emit::rust::rust_project(pipeline),
+            Target::Rust => kin::emit::rust::rust_project(pipeline, &location(dir)),
         }
     }
 }
@@ -352,7 +353,7 @@ fn build(path: &str, target: Option<Target>, out: Option<PathBuf>) -> ExitCode {
                 .join(&pipeline.name)
                 .join(target.dir_name()),
         };
-        let files = target.files(pipeline);
+        let files = target.files(pipeline, &dir);
         if let Err(code) = write_files(&dir, &files, true) {
             return code;
         }
@@ -361,6 +362,14 @@ fn build(path: &str, target: Option<Target>, out: Option<PathBuf>) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The absolute form of `dir` (as far as it can be known), naming a generated project's place.
+pub(crate) fn location(dir: &Path) -> String {
+    std::path::absolute(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// Writes `(relative path, content)` files under `dir`, printing each path.

@@ -37,7 +37,8 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let pipeline = &compiled.pipeline;
     let project = args.data_dir.join("project").join(&pipeline.name);
-    let files = kin::emit::rust::rust_project(pipeline);
+    let location = crate::location(&project);
+    let files = kin::emit::rust::rust_project(pipeline, &location);
     if let Err(code) = crate::write_files(&project, &files, false) {
         return code;
     }
@@ -69,7 +70,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     let binary = target_dir
         .join(if args.release { "release" } else { "debug" })
-        .join(kin::emit::rust::binary_name(pipeline));
+        .join(kin::emit::rust::binary_name(pipeline, &location));
     let mut command = Command::new(&binary);
     command
         .arg("--data-dir")

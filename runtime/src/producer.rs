@@ -78,6 +78,15 @@ impl Synth {
         format!("{field}-{}", self.rng.random_range(0..cardinality.max(1)))
     }
 
+    /// Half the time one of `literals` (values the pipeline's SQL looks for), else
+    /// [`Synth::string`].
+    pub fn string_or(&mut self, field: &str, literals: &[&str], cardinality: u32) -> String {
+        if !literals.is_empty() && self.rng.random_bool(0.5) {
+            return literals[self.rng.random_range(0..literals.len())].to_string();
+        }
+        self.string(field, cardinality)
+    }
+
     pub fn int(&mut self, low: i64, high: i64) -> i64 {
         self.rng.random_range(low..=high)
     }

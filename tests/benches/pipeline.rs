@@ -80,7 +80,8 @@ fn build(spec: &str) -> PathBuf {
     ));
     assert_eq!(compiled.errors(), 0, "{:?}", compiled.diagnostics);
     let project = target_dir().join("kin-bench").join(&compiled.pipeline.name);
-    for (file, content) in kin::emit::rust::rust_project(&compiled.pipeline) {
+    let location = project.display().to_string();
+    for (file, content) in kin::emit::rust::rust_project(&compiled.pipeline, &location) {
         let file = project.join(file);
         std::fs::create_dir_all(file.parent().expect("parent")).expect("dir");
         if std::fs::read(&file).ok().as_deref() != Some(content.as_bytes()) {
@@ -97,7 +98,7 @@ fn build(spec: &str) -> PathBuf {
     assert!(status.success(), "cargo build failed");
     target_dir()
         .join("release")
-        .join(kin::emit::rust::binary_name(&compiled.pipeline))
+        .join(kin::emit::rust::binary_name(&compiled.pipeline, &location))
 }
 
 fn run_pipeline(binary: &Path, input: &Path) -> Duration {

@@ -9,6 +9,7 @@
 // A `Problem` is the error of every step here and small enough to move; boxing would add noise.
 #![allow(clippy::result_large_err)]
 
+mod literals;
 mod nullability;
 mod plan;
 mod rules;
@@ -18,6 +19,7 @@ pub mod windows;
 use crate::diagnostic::Code;
 use crate::ir::types::RecordType;
 
+pub use literals::compared_literals;
 pub use plan::{arrow_type, kin_type};
 
 /// One input table of a query: a stream of the analytics' `from`.

@@ -1,6 +1,8 @@
 //! `src/main.rs` of a generated project: record types, then each node's settings as data, then
 //! `main`, built with `quote!` and formatted with prettyplease.
 
+use std::collections::BTreeMap;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -53,13 +55,51 @@ fn schema_items(pipeline: &Pipeline) -> Vec<TokenStream> {
         let name = type_ident(&schema.name.value);
         records::record_structs(&name, &record.fields, &mut items);
         items.push(records::decoder(&name, schema, record));
+        let literals = sql_literals(pipeline, &schema.name.value, record);
         items.push(records::generator(
             &fn_ident("generate", &schema.name.value),
             schema,
             record,
+            &literals,
         ));
     }
     items
+}
+
+/// String literals the SQL of analytics reading streams of `schema` compares its top-level
+/// fields with (`event_type = 'view'`, `op IN ('insert', 'update')`), per field.
+fn sql_literals(
+    pipeline: &Pipeline,
+    schema: &str,
+    record: &RecordType,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let streams: Vec<&str> = pipeline
+        .spec
+        .streams
+        .iter()
+        .filter(|s| s.schema.as_ref().is_some_and(|x| x.value == schema))
+        .map(|s| s.name.value.as_str())
+        .collect();
+    for a in &pipeline.spec.analytics {
+        if !a.from.iter().any(|f| streams.contains(&f.value.as_str())) {
+            continue;
+        }
+        let Some(sql) = &a.sql else { continue };
+        for field in record
+            .fields
+            .iter()
+            .filter(|f| f.ty.ty == crate::ir::types::Type::String)
+        {
+            for literal in crate::sql::compared_literals(&sql.text, &field.name) {
+                let values = out.entry(field.name.clone()).or_default();
+                if !values.contains(&literal) {
+                    values.push(literal);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One `check_PRODUCER` per producer: decode with the schema's type, return the partition key.

@@ -32,8 +32,7 @@ pub fn crate_suffix(name: &str) -> String {
     out
 }
 
-pub fn project_manifest(pipeline: &Pipeline) -> String {
-    let name = crate_suffix(&pipeline.name);
+pub fn project_manifest(pipeline: &Pipeline, package: &str, runtime: &str) -> String {
     let (serde, serde_json) = (
         dependency_line("serde", "{ workspace = true, features = [\"alloc\"] }"),
         dependency_line(
@@ -46,12 +45,12 @@ pub fn project_manifest(pipeline: &Pipeline) -> String {
          # The dependencies and profiles match the kin workspace's, so a shared CARGO_TARGET_DIR\n\
          # reuses what the workspace compiled.\n\
          [package]\n\
-         name = \"kin-pipeline-{name}\"\n\
+         name = \"{package}\"\n\
          version = \"0.1.0\"\n\
          edition = \"2021\"\n\
          publish = false\n\n\
          [dependencies]\n\
-         kin-runtime = {{ path = \"kin-runtime\" }}\n\
+         kin-runtime = {{ path = \"kin-runtime\", package = \"{runtime}\" }}\n\
          {serde}\n\
          {serde_json}\n\n\
          [workspace]\n\n\
@@ -61,8 +60,8 @@ pub fn project_manifest(pipeline: &Pipeline) -> String {
     )
 }
 
-/// The vendored runtime's manifest, standalone.
-pub fn vendored_runtime_manifest() -> String {
+/// The vendored runtime's manifest, standalone, for a package named `package`.
+pub fn vendored_runtime_manifest(package: &str) -> String {
     let mut out = String::new();
     let mut section = String::new();
     for line in RUNTIME_MANIFEST.lines() {
@@ -71,6 +70,10 @@ pub fn vendored_runtime_manifest() -> String {
             section = trimmed.to_string();
         }
         if section == "[dev-dependencies]" || section == "[[bench]]" {
+            continue;
+        }
+        if trimmed == "name = \"kin-runtime\"" {
+            out.push_str(&format!("name = \"{package}\"\n"));
             continue;
         }
         if let Some(key) = trimmed.strip_suffix(".workspace = true") {

@@ -13,17 +13,26 @@ mod records;
 use crate::ir::graph::Pipeline;
 
 /// A generated project's files: (path relative to the project, text).
-pub fn rust_project(pipeline: &Pipeline) -> Vec<(String, String)> {
+///
+/// `location` names where the project is written (its absolute directory): it is hashed into
+/// the package name, because cargo tells apart two copies of one package in a shared target
+/// directory only by name — with equal names, a build of one copy can pass for a build of the
+/// other and leave a stale binary.
+pub fn rust_project(pipeline: &Pipeline, location: &str) -> Vec<(String, String)> {
     let mut files = vec![
         (
             "Cargo.toml".to_string(),
-            manifest::project_manifest(pipeline),
+            manifest::project_manifest(
+                pipeline,
+                &binary_name(pipeline, location),
+                &runtime_package(location),
+            ),
         ),
         ("Cargo.lock".to_string(), manifest::lock_file().to_string()),
         ("src/main.rs".to_string(), code::main_rs(pipeline)),
         (
             "kin-runtime/Cargo.toml".to_string(),
-            manifest::vendored_runtime_manifest(),
+            manifest::vendored_runtime_manifest(&runtime_package(location)),
         ),
     ];
     for (path, text) in manifest::runtime_sources() {
@@ -32,9 +41,26 @@ pub fn rust_project(pipeline: &Pipeline) -> Vec<(String, String)> {
     files
 }
 
-/// The name of the binary a generated project builds: `kin-pipeline-NAME`.
-pub fn binary_name(pipeline: &Pipeline) -> String {
-    format!("kin-pipeline-{}", manifest::crate_suffix(&pipeline.name))
+/// The package and binary name of a generated project: `kin-pipeline-NAME-HASH`.
+pub fn binary_name(pipeline: &Pipeline, location: &str) -> String {
+    format!(
+        "kin-pipeline-{}-{}",
+        manifest::crate_suffix(&pipeline.name),
+        location_hash(location)
+    )
+}
+
+/// The vendored runtime's package name, `kin-runtime-HASH` (the code still says `kin_runtime`).
+fn runtime_package(location: &str) -> String {
+    format!("kin-runtime-{}", location_hash(location))
+}
+
+/// 8 hex digits of the FNV-1a hash of `location`.
+fn location_hash(location: &str) -> String {
+    let hash = location.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{:08x}", hash as u32)
 }
 
 #[cfg(test)]

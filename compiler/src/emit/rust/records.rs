@@ -229,10 +229,26 @@ fn csv_parse(ty: &Type) -> TokenStream {
     }
 }
 
+/// What a generator knows besides the types: the event-time field, how much disorder to give
+/// it, and string values the pipeline's SQL compares fields with (so filters match some rows).
+pub struct Synthetic<'a> {
+    pub event_time: Option<&'a str>,
+    pub disorder_ms: i64,
+    pub literals: &'a std::collections::BTreeMap<String, Vec<String>>,
+}
+
 /// `fn generate_NAME(synth, out)`: one random record of the schema, newline included.
-pub fn generator(fn_name: &syn::Ident, schema: &Schema, record: &RecordType) -> TokenStream {
-    let event_time = schema.event_time.as_ref().map(|e| e.value.as_str());
-    let disorder = schema.watermark.as_ref().map_or(0, |w| w.value.0 / 2) as i64;
+pub fn generator(
+    fn_name: &syn::Ident,
+    schema: &Schema,
+    record: &RecordType,
+    literals: &std::collections::BTreeMap<String, Vec<String>>,
+) -> TokenStream {
+    let context = Synthetic {
+        event_time: schema.event_time.as_ref().map(|e| e.value.as_str()),
+        disorder_ms: schema.watermark.as_ref().map_or(0, |w| w.value.0 / 2) as i64,
+        literals,
+    };
     match schema.format.as_ref().map(|f| f.value) {
         Some(RecordFormat::Csv) => {
             let delimiter = schema
@@ -240,7 +256,7 @@ pub fn generator(fn_name: &syn::Ident, schema: &Schema, record: &RecordType) -> 
                 .as_ref()
                 .map_or(",".to_string(), |d| d.value.clone());
             let columns = record.fields.iter().map(|f| {
-                let value = json_value(f, event_time, disorder);
+                let value = json_value(f, &context, true);
                 quote!(kin_runtime::records::csv_column(&#value, #delimiter))
             });
             quote! {
@@ -252,7 +268,7 @@ pub fn generator(fn_name: &syn::Ident, schema: &Schema, record: &RecordType) -> 
             }
         }
         _ => {
-            let object = json_object(&record.fields, event_time, disorder);
+            let object = json_object(&record.fields, &context, true);
             quote! {
                 pub fn #fn_name(s: &mut kin_runtime::producer::Synth, out: &mut Vec<u8>) {
                     let record = #object;
@@ -264,10 +280,10 @@ pub fn generator(fn_name: &syn::Ident, schema: &Schema, record: &RecordType) -> 
     }
 }
 
-fn json_object(fields: &[Field], event_time: Option<&str>, disorder: i64) -> TokenStream {
+fn json_object(fields: &[Field], context: &Synthetic, top: bool) -> TokenStream {
     let inserts = fields.iter().map(|f| {
         let name = &f.name;
-        let value = json_value(f, event_time, disorder);
+        let value = json_value(f, context, top);
         quote!(map.insert(#name.to_string(), #value);)
     });
     quote! {{
@@ -277,8 +293,8 @@ fn json_object(fields: &[Field], event_time: Option<&str>, disorder: i64) -> Tok
     }}
 }
 
-fn json_value(field: &Field, event_time: Option<&str>, disorder: i64) -> TokenStream {
-    let value = scalar_value(field, &field.ty.ty, event_time, disorder);
+fn json_value(field: &Field, context: &Synthetic, top: bool) -> TokenStream {
+    let value = scalar_value(field, &field.ty.ty, context, top);
     if field.ty.nullable {
         quote!(if s.null() { serde_json::Value::Null } else { #value })
     } else {
@@ -286,16 +302,21 @@ fn json_value(field: &Field, event_time: Option<&str>, disorder: i64) -> TokenSt
     }
 }
 
-fn scalar_value(field: &Field, ty: &Type, event_time: Option<&str>, disorder: i64) -> TokenStream {
+fn scalar_value(field: &Field, ty: &Type, context: &Synthetic, top: bool) -> TokenStream {
     let name = &field.name;
+    let is_event_time = top && context.event_time == Some(name.as_str());
     match ty {
-        Type::String => quote!(serde_json::Value::from(s.string(#name, 50))),
+        Type::String => {
+            let literals = context.literals.get(name).cloned().unwrap_or_default();
+            quote!(serde_json::Value::from(s.string_or(#name, &[#(#literals),*], 50)))
+        }
         Type::Int => quote!(serde_json::Value::from(s.int(0, 1000))),
         Type::Float => quote!(serde_json::Value::from(s.float(0.0, 100.0))),
         Type::Bool => quote!(serde_json::Value::from(s.bool())),
-        Type::Timestamp if event_time == Some(name.as_str()) => quote!(
-            serde_json::Value::from(kin_runtime::records::format_timestamp(s.event_time(#disorder)))
-        ),
+        Type::Timestamp if is_event_time => {
+            let disorder = context.disorder_ms;
+            quote!(serde_json::Value::from(kin_runtime::records::format_timestamp(s.event_time(#disorder))))
+        }
         Type::Timestamp => quote!(serde_json::Value::from(
             kin_runtime::records::format_timestamp(s.now_ms)
         )),
@@ -316,12 +337,12 @@ fn scalar_value(field: &Field, ty: &Type, event_time: Option<&str>, disorder: i6
                     name: field.name.clone(),
                     ty: (**item).clone(),
                 },
-                None,
-                0,
+                context,
+                false,
             );
             quote!(serde_json::Value::Array(Vec::from([#item, #item])))
         }
-        Type::Struct(fields) => json_object(fields, None, 0),
+        Type::Struct(fields) => json_object(fields, context, false),
     }
 }
 

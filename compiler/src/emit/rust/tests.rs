@@ -6,7 +6,7 @@ fn project(path: &str) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(format!("{root}/{path}")).expect("example exists");
     let compiled = crate::compile(&SourceFile::new(path, text));
     assert_eq!(compiled.errors(), 0, "{:?}", compiled.diagnostics);
-    rust_project(&compiled.pipeline)
+    rust_project(&compiled.pipeline, "/work/project")
 }
 
 fn file<'a>(files: &'a [(String, String)], name: &str) -> &'a str {
@@ -56,15 +56,33 @@ fn vendored_runtime_is_standalone() {
     assert!(manifest.contains("\"preserve_order\""), "{manifest}");
     assert!(manifest.contains("\"float_roundtrip\""), "{manifest}");
     assert!(
-        manifest.contains("[profile.dev.package.\"*\"]"),
-        "{manifest}"
+        !manifest.contains("[profile"),
+        "cargo ignores profiles outside the root"
     );
     assert!(files.iter().any(|(p, _)| p == "kin-runtime/src/lib.rs"));
     assert!(file(&files, "Cargo.lock").contains("name = \"datafusion\""));
     let project = file(&files, "Cargo.toml");
     assert!(
-        project.contains("kin-runtime = { path = \"kin-runtime\" }"),
+        project.contains("kin-runtime = { path = \"kin-runtime\", package = \"kin-runtime-"),
         "{project}"
     );
     assert!(project.contains("[workspace]"), "{project}");
+    assert!(project.contains("[profile.dev.package.\"*\"]"), "{project}");
+}
+
+#[test]
+fn copies_in_different_places_get_different_package_names() {
+    let files = project("examples/clickstream/pipeline.yaml");
+    let manifest = file(&files, "Cargo.toml");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let text = std::fs::read_to_string(format!("{root}/examples/clickstream/pipeline.yaml"))
+        .expect("example");
+    let pipeline = crate::compile(&SourceFile::new("p.yaml", text)).pipeline;
+    let here = binary_name(&pipeline, "/work/project");
+    assert!(
+        manifest.contains(&format!("name = \"{here}\"")),
+        "{manifest}"
+    );
+    assert!(here.starts_with("kin-pipeline-clickstream-"), "{here}");
+    assert_ne!(here, binary_name(&pipeline, "/work/other"));
 }
