@@ -380,7 +380,7 @@ pub fn run(
                     )
                 })?;
                 let consumer = entry.stream.consumer(f.name).map_err(|e| e.to_string())?;
-                Source::Stream(entry.stream.clone(), consumer, entry.counters.clone())
+                Source::Stream(consumer, entry.counters.clone())
             }
             (None, Some(receiver)) => Source::Channel(receiver),
             (None, None) => continue,
@@ -571,7 +571,7 @@ fn firehose_config(f: &FirehoseDef, key: Option<LocalKey>) -> FirehoseConfig {
 
 /// Where a firehose's records come from.
 enum Source {
-    Stream(Arc<Stream>, crate::stream::Consumer, Arc<Counters>),
+    Stream(crate::stream::Consumer, Arc<Counters>),
     Channel(Receiver<Batch>),
 }
 
@@ -579,13 +579,13 @@ impl Source {
     /// The next records, or `None` at the end of input.
     fn next(&mut self) -> Result<Option<Vec<(Bytes, i64)>>, String> {
         match self {
-            Source::Stream(stream, consumer, counters) => {
+            Source::Stream(consumer, counters) => {
                 let records = consumer.poll(READ_BATCH).map_err(|e| e.to_string())?;
                 if records.is_empty() {
                     if consumer.is_drained() {
                         return Ok(None);
                     }
-                    stream.wait_for_data(IDLE_WAIT);
+                    consumer.wait_for_data(IDLE_WAIT);
                 }
                 count_read(counters, &records);
                 Ok(Some(
@@ -689,34 +689,59 @@ impl AnalyticsNode {
             .iter()
             .map(|i| (i.table.clone(), i.schema.clone()))
             .collect();
+        // Each shard is a split: the input's watermark follows its slowest shard, and a shard
+        // that delivers nothing for SHARD_IDLE_AFTER stops holding it back.
+        let mut heard: Vec<Vec<bool>> = Vec::new();
+        for (table, stream, ..) in &self.inputs {
+            engine.set_splits(table, stream.shard_count());
+            heard.push(vec![false; stream.shard_count()]);
+        }
+        let started = Instant::now();
+        let mut idle_marked = false;
         loop {
             let mut read_any = false;
             let mut drained = true;
-            for index in 0..self.inputs.len() {
-                let (table, _, consumer, counters) = &mut self.inputs[index];
+            let mut polled = Vec::new();
+            for (index, (table, _, consumer, counters)) in self.inputs.iter_mut().enumerate() {
                 let records = consumer.poll(READ_BATCH).map_err(|e| e.to_string())?;
                 drained &= records.is_empty() && consumer.is_drained();
-                if records.is_empty() {
-                    continue;
+                if !records.is_empty() {
+                    count_read(counters, &records);
+                    polled.push((index, table.clone(), records));
                 }
+            }
+            for (index, table, records) in polled {
                 read_any = true;
-                count_read(counters, &records);
-                let table = table.clone();
                 let bytes: u64 = records.iter().map(|r| r.data.len() as u64).sum();
                 self.counters.add_in(records.len() as u64, bytes);
                 let Some(schema) = schemas.get(&table) else {
                     continue;
                 };
-                let batch = self.decode(schema, &records)?;
-                let step = engine.push(&table, batch).map_err(|e| e.to_string())?;
-                self.emit(step)?;
+                for (shard, records) in by_shard(records) {
+                    if let Some(seen) = heard[index].get_mut(shard) {
+                        *seen = true;
+                    }
+                    let batch = self.decode(schema, &records)?;
+                    let step = engine
+                        .push_split(&table, shard, batch)
+                        .map_err(|e| e.to_string())?;
+                    self.emit(step)?;
+                }
             }
             if drained {
                 break;
             }
+            if !idle_marked && started.elapsed() >= SHARD_IDLE_AFTER {
+                idle_marked = true;
+                for (index, (table, ..)) in self.inputs.iter().enumerate() {
+                    for (shard, _) in heard[index].iter().enumerate().filter(|(_, h)| !**h) {
+                        engine.mark_idle(table, shard);
+                    }
+                }
+            }
             if !read_any {
-                if let Some((_, stream, ..)) = self.inputs.first() {
-                    stream.wait_for_data(IDLE_WAIT);
+                if let Some((_, _, consumer, _)) = self.inputs.first() {
+                    consumer.wait_for_data(IDLE_WAIT);
                 }
             }
         }
@@ -809,6 +834,26 @@ impl AnalyticsNode {
         }
         Ok(())
     }
+}
+
+/// After this long, shards that have delivered nothing stop holding an analytics input's
+/// watermark back.
+const SHARD_IDLE_AFTER: Duration = Duration::from_secs(10);
+
+/// Records grouped by the shard they were read from, in order within each shard.
+fn by_shard(records: Vec<StoredRecord>) -> Vec<(usize, Vec<StoredRecord>)> {
+    let mut groups: Vec<(usize, Vec<StoredRecord>)> = Vec::new();
+    for record in records {
+        let shard = record
+            .sequence_number
+            .shard_and_offset()
+            .map_or(0, |(s, _)| s);
+        match groups.iter_mut().find(|(s, _)| *s == shard) {
+            Some((_, group)) => group.push(record),
+            None => groups.push((shard, vec![record])),
+        }
+    }
+    groups
 }
 
 /// `DATA_DIR/s3`, where local S3 objects are.

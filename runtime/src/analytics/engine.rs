@@ -107,8 +107,34 @@ impl AnalyticsEngine {
         self.inputs.iter().map(Input::buffered_rows).sum()
     }
 
+    /// Declares that input `table` is read from `splits` splits (the shards of its stream):
+    /// its watermark then waits until every split has delivered rows or is marked idle.
+    pub fn set_splits(&mut self, table: &str, splits: usize) {
+        if let Some(input) = self.inputs.iter_mut().find(|i| i.spec.table == table) {
+            input.set_splits(splits);
+        }
+    }
+
+    /// Stops waiting for `split` of `table`, which has delivered nothing so far.
+    pub fn mark_idle(&mut self, table: &str, split: usize) {
+        if let Some(input) = self.inputs.iter_mut().find(|i| i.spec.table == table) {
+            input.mark_idle(split);
+        }
+    }
+
     /// Feeds a batch of input `table`; returns the output rows that became final.
     pub fn push(&mut self, table: &str, batch: RecordBatch) -> Result<Step, AnalyticsError> {
+        self.push_split(table, 0, batch)
+    }
+
+    /// Feeds a batch of input `table` read from one of its splits (a shard of the stream); the
+    /// input's watermark is the smallest of its splits' (among those that delivered rows).
+    pub fn push_split(
+        &mut self,
+        table: &str,
+        split: usize,
+        batch: RecordBatch,
+    ) -> Result<Step, AnalyticsError> {
         let Some(index) = self.inputs.iter().position(|i| i.spec.table == table) else {
             return Err(AnalyticsError::UnknownTable {
                 analytics: self.name.clone(),
@@ -131,7 +157,7 @@ impl AnalyticsEngine {
             return Ok(step);
         }
         let late = self.inputs[index]
-            .admit(batch, self.watermark)
+            .admit(batch, split, self.watermark)
             .map_err(|e| self.arrow_error(e))?;
         if let Some(late) = late {
             self.late_rows += late.num_rows() as u64;

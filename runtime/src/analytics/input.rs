@@ -38,7 +38,14 @@ pub(super) struct Input {
     direct: TableBounds,
     sessions: Vec<Session>,
     buffer: TableBuffer,
-    max_ts: Option<i64>,
+    /// The greatest event time seen, per split (a shard of the input stream): the input's
+    /// watermark follows the slowest split that has delivered rows, as Flink's Kinesis source
+    /// does, so rows read from one shard ahead of another are not late.
+    max_ts: std::collections::BTreeMap<usize, i64>,
+    /// How many splits the input has; the watermark waits until each has delivered rows or
+    /// is declared idle.
+    splits: usize,
+    idle: std::collections::BTreeSet<usize>,
 }
 
 impl Input {
@@ -76,7 +83,9 @@ impl Input {
             direct: TableBounds::new(direct),
             sessions,
             buffer: TableBuffer::default(),
-            max_ts: None,
+            max_ts: std::collections::BTreeMap::new(),
+            splits: 1,
+            idle: std::collections::BTreeSet::new(),
             spec,
         }
     }
@@ -94,19 +103,41 @@ impl Input {
 
     /// This input's watermark, once it has seen an event time.
     pub fn watermark(&self) -> Option<i64> {
+        let heard_from_all =
+            (0..self.splits).all(|s| self.max_ts.contains_key(&s) || self.idle.contains(&s));
+        if !heard_from_all {
+            return None;
+        }
         self.max_ts
+            .values()
+            .min()
             .map(|max| max.saturating_sub(self.spec.watermark_ms))
+    }
+
+    /// The input has `splits` splits (shards), numbered from 0.
+    pub fn set_splits(&mut self, splits: usize) {
+        self.splits = splits.max(1);
+    }
+
+    /// A split that delivered nothing for a while: the watermark no longer waits for it
+    /// (Flink's source idleness). Rows it delivers later count again.
+    pub fn mark_idle(&mut self, split: usize) {
+        if !self.max_ts.contains_key(&split) {
+            self.idle.insert(split);
+        }
     }
 
     pub fn buffered_rows(&self) -> usize {
         self.buffer.rows()
     }
 
-    /// Buffers the rows of `batch` that are not late at `watermark`; returns the late ones:
-    /// rows without an event time, or whose every window ended by the watermark.
+    /// Buffers the rows of `batch` (read from `split`) that are not late at `watermark`;
+    /// returns the late ones: rows without an event time, or whose every window ended by the
+    /// watermark.
     pub fn admit(
         &mut self,
         batch: RecordBatch,
+        split: usize,
         watermark: i64,
     ) -> Result<Option<RecordBatch>, ArrowError> {
         let times = match self.time_index {
@@ -114,7 +145,8 @@ impl Input {
             None => None,
         };
         if let Some(max) = times.as_ref().and_then(compute::max) {
-            self.max_ts = Some(self.max_ts.map_or(max, |m| m.max(max)));
+            let seen = self.max_ts.entry(split).or_insert(max);
+            *seen = (*seen).max(max);
         }
         if !self.read {
             return Ok(None);
