@@ -710,7 +710,8 @@ fn hourly_revenue(records: &[Value]) -> Vec<Value> {
 }
 
 fn device_averages(records: &[Value]) -> Vec<Value> {
-    let mut groups: BTreeMap<(String, String, i64), (Agg, Agg, Agg, Agg)> = BTreeMap::new();
+    type Key = (String, String, i64);
+    let mut groups: BTreeMap<Key, (Agg, Agg, Agg, Agg)> = BTreeMap::new();
     for r in records {
         for start in hops(ms(r, "ts"), 60_000, 300_000) {
             let (temp, hum, bat, rssi) = groups

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use datafusion::prelude::{NdJsonReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
 use kin_tests::root;
 
 const T0: i64 = 1_714_557_600_000;
@@ -147,7 +147,7 @@ fn baseline(input: &Path) -> Duration {
     runtime.block_on(async move {
         let started = Instant::now();
         let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2));
-        let options = NdJsonReadOptions::default().schema(&schema).file_extension(".jsonl");
+        let options = JsonReadOptions::default().schema(&schema).file_extension(".jsonl");
         ctx.register_json("clicks", &path, options).await.expect("register");
         let batches = ctx
             .sql(

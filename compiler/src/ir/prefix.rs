@@ -167,6 +167,24 @@ fn timestamp_pattern(pattern: &str) -> Result<(), (String, Option<String>)> {
     Ok(())
 }
 
+/// The prefix a firehose delivers with: `prefix`, plus `KEY=!{partitionKeyFromQuery:KEY}/` for
+/// each `partition_by` key it does not mention, with the keys (`a.b` → key `a_b`) and their
+/// record paths.
+pub fn effective_prefix(prefix: &str, partition_by: &[String]) -> (String, Vec<(String, String)>) {
+    let keys: Vec<(String, String)> = partition_by
+        .iter()
+        .map(|path| (path.replace('.', "_"), path.clone()))
+        .collect();
+    let mut prefix = prefix.to_string();
+    for (key, _) in &keys {
+        let expression = format!("!{{partitionKeyFromQuery:{key}}}");
+        if !prefix.contains(&expression) {
+            prefix.push_str(&format!("{key}={expression}/"));
+        }
+    }
+    (prefix, keys)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,22 +215,4 @@ mod tests {
         assert_eq!(parse_prefix("!{firehose:name}").1.len(), 1);
         assert!(parse_prefix("x/!{timestamp:'year='yyyy}").1.is_empty());
     }
-}
-
-/// The prefix a firehose delivers with: `prefix`, plus `KEY=!{partitionKeyFromQuery:KEY}/` for
-/// each `partition_by` key it does not mention, with the keys (`a.b` → key `a_b`) and their
-/// record paths.
-pub fn effective_prefix(prefix: &str, partition_by: &[String]) -> (String, Vec<(String, String)>) {
-    let keys: Vec<(String, String)> = partition_by
-        .iter()
-        .map(|path| (path.replace('.', "_"), path.clone()))
-        .collect();
-    let mut prefix = prefix.to_string();
-    for (key, _) in &keys {
-        let expression = format!("!{{partitionKeyFromQuery:{key}}}");
-        if !prefix.contains(&expression) {
-            prefix.push_str(&format!("{key}={expression}/"));
-        }
-    }
-    (prefix, keys)
 }
