@@ -100,7 +100,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<RunOptions>, Strin
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") && flag != "--input" => {
+            Some((flag, value)) if flag.starts_with("--") => {
                 (flag.to_string(), Some(value.to_string()))
             }
             _ => (arg.clone(), None),
