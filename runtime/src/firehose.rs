@@ -481,20 +481,34 @@ impl Firehose {
 
     /// Delivers every buffer whose interval has passed by `now_ms`.
     pub fn tick(&mut self, now_ms: i64) -> Result<(), DeliveryError> {
+        self.deliver_due(Some(now_ms))
+    }
+
+    /// Delivers every buffer, whatever its age (at the end of input). `_now_ms` is the time of
+    /// the flush; objects are named after their oldest record, so it does not change them.
+    pub fn flush(&mut self, _now_ms: i64) -> Result<(), DeliveryError> {
+        self.deliver_due(None)
+    }
+
+    /// Delivers the buffers due at `now_ms` (all of them for `None`), oldest first: data
+    /// buffers, then error buffers (which a data delivery may have added to).
+    fn deliver_due(&mut self, now_ms: Option<i64>) -> Result<(), DeliveryError> {
+        let is_due = |b: &Buffer| now_ms.is_none_or(|now| self.due(b, now));
         let mut due: Vec<(i64, Vec<String>)> = self
             .buffers
             .iter()
-            .filter(|(_, b)| self.due(b, now_ms))
+            .filter(|(_, b)| is_due(b))
             .map(|(key, b)| (b.first_ms, key.clone()))
             .collect();
         due.sort();
         for (_, key) in due {
             self.deliver(&key)?;
         }
+        let is_due = |b: &Buffer| now_ms.is_none_or(|now| self.due(b, now));
         let mut due_errors: Vec<(i64, ErrorOutputType)> = self
             .error_buffers
             .iter()
-            .filter(|(_, b)| self.due(b, now_ms))
+            .filter(|(_, b)| is_due(b))
             .map(|(output, b)| (b.first_ms, *output))
             .collect();
         due_errors.sort();
@@ -502,12 +516,6 @@ impl Firehose {
             self.deliver_errors(output)?;
         }
         Ok(())
-    }
-
-    /// Delivers every buffer, whatever its age (at the end of input). `_now_ms` is the time of
-    /// the flush; objects are named after their oldest record, so it does not change them.
-    pub fn flush(&mut self, _now_ms: i64) -> Result<(), DeliveryError> {
-        self.tick(i64::MAX)
     }
 
     /// Writes one partition's buffer as an object. If its prefix cannot be evaluated any more

@@ -75,8 +75,8 @@ enum Part {
     Timestamp(TimePattern),
     RandomString,
     ErrorOutputType,
-    /// Index into the stream's partition keys.
-    PartitionKey(usize),
+    /// Index into the stream's partition keys, and the key's name.
+    PartitionKey(usize, String),
 }
 
 /// A parsed prefix, ready to evaluate.
@@ -152,12 +152,11 @@ impl Prefix {
                 Part::Timestamp(pattern) => pattern.render(time, &mut out),
                 Part::RandomString => out.push_str(&random_string()),
                 Part::ErrorOutputType => out.push_str(error_type),
-                Part::PartitionKey(index) => match values.get(*index) {
+                Part::PartitionKey(index, name) => match values.get(*index) {
                     Some(value) => out.push_str(value),
                     None => {
                         return Err(PrefixError::new(format!(
-                            "no value for partition key #{}",
-                            index + 1
+                            "no value for partition key {name}"
                         )))
                     }
                 },
@@ -189,7 +188,7 @@ fn expression(inner: &str, kind: PrefixKind, keys: &[String]) -> Result<Part, Pr
         ("partitionKeyFromQuery", key) if kind == PrefixKind::Data => keys
             .iter()
             .position(|k| k == key)
-            .map(Part::PartitionKey)
+            .map(|index| Part::PartitionKey(index, key.to_string()))
             .ok_or_else(|| {
                 PrefixError::new(format!(
                     "`!{{partitionKeyFromQuery:{key}}}` names no partition key of this stream"

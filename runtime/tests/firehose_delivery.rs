@@ -116,6 +116,20 @@ fn interval_runs_from_the_first_record() {
 }
 
 #[test]
+fn zero_interval_delivers_at_the_next_tick_and_flush_ignores_the_interval() {
+    let (mut f, sink) = firehose(config(1 << 20, 0));
+    f.put(b"a\n", None, T0).expect("put");
+    f.tick(T0).expect("tick");
+    assert_eq!(sink.objects().len(), 1, "zero buffering");
+    let (mut f, sink) = firehose(config(u64::MAX, u64::MAX));
+    f.put(b"a\n", None, T0).expect("put");
+    f.tick(i64::MAX).expect("tick");
+    assert!(sink.objects().is_empty());
+    f.flush(T0).expect("flush");
+    assert_eq!(sink.objects().len(), 1);
+}
+
+#[test]
 fn whichever_threshold_comes_first() {
     let (mut f, sink) = firehose(config(100, 60_000));
     f.put(&record(1, 60), None, T0).expect("put");
@@ -512,8 +526,14 @@ fn a_local_directory_receives_the_objects() {
 #[test]
 #[ignore = "a measurement, not a check"]
 fn gzip_throughput() {
+    for compression in [Compression::None, Compression::Gzip] {
+        throughput(compression);
+    }
+}
+
+fn throughput(compression: Compression) {
     let mut c = config(5 << 20, 300_000);
-    c.compression = Compression::Gzip;
+    c.compression = compression;
     let (mut f, sink) = firehose(c);
     let records: Vec<Vec<u8>> = (0..1000)
         .map(|i| {
@@ -540,7 +560,7 @@ fn gzip_throughput() {
     f.flush(T0).expect("flush");
     let seconds = start.elapsed().as_secs_f64();
     println!(
-        "{n} records of 300 B through one gzip firehose: {:.2} M records/s, {} objects",
+        "{n} records of 300 B through one {compression:?} firehose: {:.2} M records/s, {} objects",
         n as f64 / seconds / 1e6,
         sink.objects().len()
     );
