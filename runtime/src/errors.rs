@@ -49,7 +49,8 @@ mod tests {
 
     #[test]
     fn error_record_has_firehose_field_names_and_base64_data() {
-        let line = ErrorRecord::new(b"{\"a\":1", "SchemaMismatch", "missing field `b`", 5).to_json_line();
+        let line =
+            ErrorRecord::new(b"{\"a\":1", "SchemaMismatch", "missing field `b`", 5).to_json_line();
         let value: serde_json::Value = serde_json::from_slice(&line).expect("json");
         assert_eq!(value["rawData"], "eyJhIjox");
         assert_eq!(value["errorCode"], "SchemaMismatch");
