@@ -25,6 +25,17 @@ pub struct RunArgs {
     /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
+    /// Serve the Kinesis and Firehose APIs for the spec's streams on http://ADDR (PORT alone:
+    /// 127.0.0.1:PORT); the run then lasts until --duration or Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    api: Option<String>,
+    /// Require API requests signed (AWS SigV4) with this key; needed to bind a non-loopback ADDR.
+    #[arg(long, value_name = "KEY:SECRET", requires = "api")]
+    api_credentials: Option<String>,
+    /// Refuse API requests over Kinesis's per-shard quotas (1 MiB/s or 1,000 records/s written,
+    /// 5 reads/s and 2 MiB/s read).
+    #[arg(long, requires = "api")]
+    enforce_limits: bool,
     /// Build the runtime optimized (the first release build of DataFusion takes long).
     #[arg(long)]
     release: bool,
@@ -85,6 +96,15 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if let Some(metrics) = &args.metrics {
         command.arg("--metrics").arg(metrics);
+    }
+    if let Some(api) = &args.api {
+        command.arg("--api").arg(api);
+    }
+    if let Some(credentials) = &args.api_credentials {
+        command.arg("--api-credentials").arg(credentials);
+    }
+    if args.enforce_limits {
+        command.arg("--enforce-limits");
     }
     // Ctrl-C reaches the pipeline too: it stops its producers, flushes and exits; kin waits.
     let _ = ctrlc::set_handler(|| {});

@@ -1,5 +1,6 @@
 //! The command line of a generated pipeline binary (what `kin run` starts):
-//! `[--input PRODUCER=PATH]... [--data-dir DIR] [--duration D] [--seed N] [--metrics ADDR]`.
+//! `[--input PRODUCER=PATH]... [--data-dir DIR] [--duration D] [--seed N] [--metrics ADDR]
+//! [--api ADDR [--api-credentials KEY:SECRET] [--enforce-limits]]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::ApiOptions;
 use crate::pipeline::{run, PipelineDef, RunOptions};
 
 const HELP: &str = "\
@@ -21,6 +23,14 @@ Options:
                          ends when they are consumed, otherwise at Ctrl-C.
   --seed N               Seed of the synthetic producers [default: 0]
   --metrics ADDR         Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9464)
+  --api ADDR             Serve the Kinesis Data Streams and Firehose APIs for the spec's streams
+                         and delivery streams on http://ADDR (PORT alone: 127.0.0.1:PORT); the
+                         run then lasts until --duration or Ctrl-C
+  --api-credentials KEY:SECRET
+                         Require requests signed (AWS SigV4) with this access key; needed to
+                         bind an address other than loopback
+  --enforce-limits       Refuse API requests over the per-shard quotas, as Kinesis does
+                         (writes: 1 MiB/s or 1,000 records/s; reads: 5 calls/s and 2 MiB/s)
   -h, --help             Print this help
 
 Exit status: 0 when the run ended and every buffer was flushed, 1 when a node failed,
@@ -56,7 +66,7 @@ pub fn main(def: PipelineDef) -> ExitCode {
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
-    if !synthetic.is_empty() {
+    if !synthetic.is_empty() || options.api.is_some() {
         let handler_stop = stop.clone();
         if let Err(e) = ctrlc::set_handler(move || handler_stop.store(true, Ordering::Relaxed)) {
             eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}");
@@ -65,11 +75,23 @@ pub fn main(def: PipelineDef) -> ExitCode {
             Some(d) => format!("for {}", format_duration(d)),
             None => "until Ctrl-C".to_string(),
         };
-        eprintln!(
-            "pipeline {}: synthetic producers {} run {until}",
-            def.name,
-            synthetic.join(", ")
-        );
+        if !synthetic.is_empty() {
+            eprintln!(
+                "pipeline {}: synthetic producers {} run {until}",
+                def.name,
+                synthetic.join(", ")
+            );
+        }
+        if let Some(api) = &options.api {
+            let signed = match &api.credentials {
+                Some(c) => format!("requests signed with key {}", c.access_key),
+                None => "unsigned requests".to_string(),
+            };
+            eprintln!(
+                "pipeline {}: the Kinesis and Firehose APIs on http://{} ({signed}) run {until}",
+                def.name, api.addr
+            );
+        }
     }
     let name = def.name;
     match run(def, &options, stop) {
@@ -97,6 +119,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<RunOptions>, Strin
         data_dir: PathBuf::from(".kin"),
         ..RunOptions::default()
     };
+    let (mut api, mut api_credentials, mut enforce_limits) = (None, None, false);
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -136,9 +159,23 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<RunOptions>, Strin
                     format!("--metrics {text}: write HOST:PORT, e.g. 127.0.0.1:9464")
                 })?);
             }
+            "--api" => api = Some(value("--api")?),
+            "--api-credentials" => api_credentials = Some(value("--api-credentials")?),
+            "--enforce-limits" => enforce_limits = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
+    options.api = match api {
+        Some(addr) => Some(ApiOptions::new(
+            &addr,
+            api_credentials.as_deref(),
+            enforce_limits,
+        )?),
+        None if api_credentials.is_some() || enforce_limits => {
+            return Err("--api-credentials and --enforce-limits need --api ADDR".to_string())
+        }
+        None => None,
+    };
     Ok(Some(options))
 }
 
@@ -187,6 +224,24 @@ mod tests {
         assert_eq!(options.seed, 7);
         assert!(options.metrics.is_some());
         assert!(parse(args("--help")).expect("parses").is_none());
+    }
+
+    #[test]
+    fn api_options_parse() {
+        let options = parse(args(
+            "--api 4567 --api-credentials AKID:SECRET --enforce-limits",
+        ))
+        .expect("parses")
+        .expect("not help")
+        .api
+        .expect("api");
+        assert_eq!(options.addr.to_string(), "127.0.0.1:4567");
+        assert!(options.enforce_limits);
+        assert!(options.credentials.is_some());
+        let error = parse(args("--api 0.0.0.0:4567")).expect_err("refused");
+        assert!(error.contains("--api-credentials"), "{error}");
+        assert!(parse(args("--enforce-limits")).is_err());
+        assert!(parse(args("--api-credentials A:B")).is_err());
     }
 
     #[test]

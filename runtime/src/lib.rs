@@ -6,6 +6,7 @@
 //! ([`producer`]) and counters ([`metrics`]). [`pipeline`] wires them together.
 
 pub mod analytics;
+pub mod api;
 pub mod cli;
 pub mod compress;
 pub mod encrypt;

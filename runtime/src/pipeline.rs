@@ -90,6 +90,8 @@ pub struct RunOptions {
     pub duration: Option<Duration>,
     pub seed: u64,
     pub metrics: Option<std::net::SocketAddr>,
+    /// Serve the Kinesis and Firehose APIs (`--api`); the run then lasts until `duration` or stop.
+    pub api: Option<crate::api::ApiOptions>,
 }
 
 /// What a run did.
@@ -355,6 +357,10 @@ pub fn run(
             firehose_receivers.push(None);
         }
     }
+    let api_firehoses = options
+        .api
+        .as_ref()
+        .map(|_| crate::api::firehose_endpoints(&def.firehoses, &wiring.firehose_inputs));
     // Every reader's consumer is created before any writer starts, so none misses a record.
     let mut handles: Vec<(String, JoinHandle<Result<(), String>>)> = Vec::new();
     let key = if def.firehoses.iter().any(|f| f.encrypted) {
@@ -483,6 +489,26 @@ pub fn run(
             })?,
         ));
     }
+    // With --api, the API is one more writer of every stream, until the run stops.
+    let api = match (&options.api, api_firehoses) {
+        (Some(api), Some(firehoses)) => {
+            let streams = wiring.streams.values().map(|e| {
+                crate::api::StreamEndpoint::new(
+                    e.stream.clone(),
+                    e.counters.clone(),
+                    e.writers.clone(),
+                )
+            });
+            let server = crate::api::serve(api, streams.collect(), firehoses, stop.clone())
+                .map_err(|e| format!("--api {}: {e}", api.addr))?;
+            notes.push(format!(
+                "the Kinesis and Firehose APIs were served on http://{}",
+                server.addr()
+            ));
+            Some(server)
+        }
+        _ => None,
+    };
     // Streams nobody writes to close now; the others close when their last writer finishes.
     let streams: Vec<Arc<Stream>> = wiring.streams.values().map(|e| e.stream.clone()).collect();
     for entry in wiring.streams.values() {
@@ -498,13 +524,18 @@ pub fn run(
         notes.push(format!("metrics were served on http://{bound}/metrics"));
     }
     let mut failures = Vec::new();
-    while handles.iter().any(|(_, h)| !h.is_finished()) {
+    while handles.iter().any(|(_, h)| !h.is_finished())
+        || api.as_ref().is_some_and(|a| a.is_running())
+    {
         if options.duration.is_some_and(|d| started.elapsed() >= d) {
             stop.store(true, Ordering::Relaxed);
         }
         for stream in &streams {
             let _ = stream.trim_expired(producer::now_ms());
-            let _ = stream.trim_read_by_all_consumers();
+            // API clients may read from TRIM_HORIZON: keep records for the retention period.
+            if api.is_none() {
+                let _ = stream.trim_read_by_all_consumers();
+            }
         }
         thread::sleep(Duration::from_millis(20));
     }
