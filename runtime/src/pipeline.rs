@@ -209,23 +209,30 @@ impl Target {
             Target::Stream {
                 stream, counters, ..
             } => {
+                let data: Vec<Bytes> = records.iter().map(|r| r.data.clone()).collect();
                 let entries: Vec<PutEntry> = records
-                    .iter()
+                    .into_iter()
                     .map(|r| {
-                        let key = r.partition_key.clone().unwrap_or_else(producer::random_key);
-                        PutEntry::new(key, r.data.clone())
+                        let key = r.partition_key.unwrap_or_else(producer::random_key);
+                        PutEntry::new(key, r.data)
                     })
                     .collect();
                 let results = stream.put(entries, arrival_ms);
                 let mut refused = Vec::new();
                 let (mut count, mut bytes) = (0, 0);
-                for (record, result) in records.into_iter().zip(results) {
+                for (data, result) in data.into_iter().zip(results) {
                     match result {
                         Ok(_) => {
                             count += 1;
-                            bytes += record.data.len() as u64;
+                            bytes += data.len() as u64;
                         }
-                        Err(e) => refused.push((record, e.to_string())),
+                        Err(e) => refused.push((
+                            Accepted {
+                                partition_key: None,
+                                data,
+                            },
+                            e.to_string(),
+                        )),
                     }
                 }
                 counters.add_in(count, bytes);

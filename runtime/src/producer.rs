@@ -5,7 +5,7 @@
 //! (That typed check at ingestion is kin's addition: AWS accepts any bytes.)
 
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -54,6 +54,9 @@ pub struct Accepted {
 pub trait RecordSink: Send {
     fn put(&mut self, records: Vec<Accepted>, arrival_ms: i64) -> Vec<(Accepted, String)>;
 }
+
+/// How many bytes a replay reads at a time.
+const READ_CHUNK: usize = 4 << 20;
 
 /// How many records a producer reads before handing them on.
 const BATCH: usize = 4096;
@@ -212,27 +215,37 @@ impl Producer<'_> {
                 ),
             )
         })?;
-        let mut lines = BufReader::with_capacity(1 << 20, file);
-        if self.spec.csv_header {
-            let mut header = Vec::new();
-            lines.read_until(b'\n', &mut header)?;
-        }
-        let mut line = Vec::new();
+        let mut file = file;
+        let mut skip_header = self.spec.csv_header;
         let mut batch = Vec::with_capacity(BATCH);
+        let mut rest = bytes::Bytes::new();
+        let mut chunk = vec![0_u8; READ_CHUNK];
         loop {
-            line.clear();
-            if lines.read_until(b'\n', &mut line)? == 0 || self.stop.load(Ordering::Relaxed) {
+            let read = file.read(&mut chunk)?;
+            // Records are slices of one buffer per chunk: no copy, no allocation per record.
+            let mut buffer = bytes::BytesMut::with_capacity(rest.len() + read + 1);
+            buffer.extend_from_slice(&rest);
+            buffer.extend_from_slice(&chunk[..read]);
+            if read == 0 && !buffer.is_empty() && !buffer.ends_with(b"\n") {
+                buffer.extend_from_slice(b"\n");
+            }
+            let buffer = buffer.freeze();
+            let mut start = 0;
+            while let Some(end) = buffer[start..].iter().position(|&b| b == b'\n') {
+                let line = buffer.slice(start..start + end + 1);
+                start += end + 1;
+                if std::mem::take(&mut skip_header) || line.iter().all(|b| b.is_ascii_whitespace())
+                {
+                    continue;
+                }
+                self.accept(line, &mut batch)?;
+                if batch.len() == BATCH {
+                    self.hand_on(&mut batch, sink)?;
+                }
+            }
+            rest = buffer.slice(start..);
+            if read == 0 || self.stop.load(Ordering::Relaxed) {
                 break;
-            }
-            if line.iter().all(|b| b.is_ascii_whitespace()) {
-                continue;
-            }
-            if !line.ends_with(b"\n") {
-                line.push(b'\n');
-            }
-            self.accept(&line, &mut batch)?;
-            if batch.len() == BATCH {
-                self.hand_on(&mut batch, sink)?;
             }
         }
         self.hand_on(&mut batch, sink)
@@ -257,7 +270,7 @@ impl Producer<'_> {
             for _ in 0..slice {
                 record.clear();
                 (self.spec.generate)(&mut synth, &mut record);
-                self.accept(&record, &mut batch)?;
+                self.accept(bytes::Bytes::copy_from_slice(&record), &mut batch)?;
             }
             made += slice;
             self.hand_on(&mut batch, sink)?;
@@ -265,12 +278,12 @@ impl Producer<'_> {
         self.hand_on(&mut batch, sink)
     }
 
-    fn accept(&mut self, record: &[u8], batch: &mut Vec<Accepted>) -> io::Result<()> {
+    fn accept(&mut self, record: bytes::Bytes, batch: &mut Vec<Accepted>) -> io::Result<()> {
         self.counters.add_in(1, record.len() as u64);
-        match (self.spec.check)(record) {
+        match (self.spec.check)(&record) {
             Ok(partition_key) => batch.push(Accepted {
                 partition_key,
-                data: bytes::Bytes::copy_from_slice(record),
+                data: record,
             }),
             Err(reason) => {
                 let message = format!(
@@ -278,7 +291,7 @@ impl Producer<'_> {
                     self.spec.schema
                 );
                 self.errors
-                    .write(record, "SchemaMismatch", &message, now_ms())?;
+                    .write(&record, "SchemaMismatch", &message, now_ms())?;
                 self.counters.add_errors(1);
             }
         }

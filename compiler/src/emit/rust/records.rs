@@ -145,7 +145,9 @@ pub fn decoder(name: &syn::Ident, schema: &Schema, record: &RecordType) -> Token
     let body = match schema.format.as_ref().map(|f| f.value) {
         Some(RecordFormat::Csv) => csv_decoder(name, schema, record),
         _ => quote! {
-            serde_json::from_slice(data).map_err(|e| e.to_string())
+            // One UTF-8 check of the whole record, instead of one per string in it.
+            let text = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+            serde_json::from_str(text).map_err(|e| e.to_string())
         },
     };
     let data_lifetime = if lifetime.is_some() {
