@@ -25,6 +25,10 @@ pub struct RunArgs {
     /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
+    /// Write S3 objects to this S3-compatible endpoint instead of DATA_DIR/s3 (credentials from
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION).
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
     /// Serve the Kinesis and Firehose APIs for the spec's streams on http://ADDR (PORT alone:
     /// 127.0.0.1:PORT); the run then lasts until --duration or Ctrl-C.
     #[arg(long, value_name = "ADDR")]
@@ -96,6 +100,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if let Some(metrics) = &args.metrics {
         command.arg("--metrics").arg(metrics);
+    }
+    if let Some(endpoint) = &args.s3_endpoint {
+        command.arg("--s3-endpoint").arg(endpoint);
     }
     if let Some(api) = &args.api {
         command.arg("--api").arg(api);

@@ -23,6 +23,8 @@ Options:
                          ends when they are consumed, otherwise at Ctrl-C.
   --seed N               Seed of the synthetic producers [default: 0]
   --metrics ADDR         Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9464)
+  --s3-endpoint URL      Write S3 objects to this S3-compatible endpoint instead of DIR/s3
+                         (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)
   --api ADDR             Serve the Kinesis Data Streams and Firehose APIs for the spec's streams
                          and delivery streams on http://ADDR (PORT alone: 127.0.0.1:PORT); the
                          run then lasts until --duration or Ctrl-C
@@ -32,6 +34,9 @@ Options:
   --enforce-limits       Refuse API requests over the per-shard quotas, as Kinesis does
                          (writes: 1 MiB/s or 1,000 records/s; reads: 5 calls/s and 2 MiB/s)
   -h, --help             Print this help
+
+Environment: a spec's ${var.NAME} and ${secret:NAME} are read from KIN_VAR_NAME and
+KIN_SECRET_NAME (NAME upper-cased, other characters than A-Z 0-9 _ as _).
 
 Exit status: 0 when the run ended and every buffer was flushed, 1 when a node failed,
 2 when the command line is wrong.";
@@ -159,6 +164,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<RunOptions>, Strin
                     format!("--metrics {text}: write HOST:PORT, e.g. 127.0.0.1:9464")
                 })?);
             }
+            "--s3-endpoint" => options.s3_endpoint = Some(value("--s3-endpoint")?),
             "--api" => api = Some(value("--api")?),
             "--api-credentials" => api_credentials = Some(value("--api-credentials")?),
             "--enforce-limits" => enforce_limits = true,

@@ -2,13 +2,15 @@
 //!
 //! It runs a whole pipeline on one machine with AWS's semantics: Kinesis streams ([`stream`],
 //! [`hash`]), Firehose buffering and S3 delivery ([`firehose`], [`compress`], [`encrypt`],
-//! [`s3`]), Flink-style windowed SQL over DataFusion ([`analytics`]), producers
-//! ([`producer`]) and counters ([`metrics`]). [`pipeline`] wires them together.
+//! [`s3`]), other destinations and S3-compatible endpoints ([`destinations`]), Flink-style
+//! windowed SQL over DataFusion ([`analytics`]), producers ([`producer`]) and counters
+//! ([`metrics`]). [`pipeline`] wires them together.
 
 pub mod analytics;
 pub mod api;
 pub mod cli;
 pub mod compress;
+pub mod destinations;
 pub mod encrypt;
 pub mod errors;
 pub mod firehose;

@@ -15,11 +15,14 @@ use bytes::Bytes;
 
 use crate::analytics::{self, AnalyticsConfig, AnalyticsEngine};
 use crate::compress::Compression;
+use crate::destinations::s3_endpoint::S3Endpoint;
+use crate::destinations::vars::Resolver;
+use crate::destinations::{DeliverySettings, DestinationFirehose, RetryPolicy};
 use crate::encrypt::LocalKey;
 use crate::firehose::{Firehose, FirehoseConfig};
 use crate::metrics::{Counters, Registry};
 use crate::producer::{self, Accepted, ErrorWriter, Input, Producer, ProducerSpec, RecordSink};
-use crate::s3::LocalDirSink;
+use crate::s3::{LocalDirSink, ObjectSink};
 use crate::stream::{PutEntry, StoredRecord, Stream, StreamConfig};
 
 /// A pipeline as the generated code describes it.
@@ -73,11 +76,32 @@ pub enum DestinationDef {
         partition_keys: Vec<&'static str>,
         partition_paths: Vec<&'static str>,
     },
-    /// Redshift, OpenSearch, Splunk, HTTP: not emulated yet; records are kept in local S3.
-    NotEmulated { kind: &'static str },
+    Redshift(crate::destinations::defs::RedshiftDef),
+    OpenSearch(crate::destinations::defs::OpenSearchDef),
+    Splunk(crate::destinations::defs::SplunkDef),
+    Http(crate::destinations::defs::HttpDef),
+    /// A firehose without a destination (the compiler rejects one): records are kept in local
+    /// S3, in [`NOT_EMULATED_BUCKET`].
+    NotEmulated {
+        kind: &'static str,
+    },
 }
 
-/// The bucket that keeps what a not-emulated destination would have received.
+impl DestinationDef {
+    /// The destination when it is not S3.
+    fn other(&self) -> Option<crate::destinations::defs::Def<'_>> {
+        use crate::destinations::defs::Def;
+        match self {
+            DestinationDef::Redshift(d) => Some(Def::Redshift(d)),
+            DestinationDef::OpenSearch(d) => Some(Def::OpenSearch(d)),
+            DestinationDef::Splunk(d) => Some(Def::Splunk(d)),
+            DestinationDef::Http(d) => Some(Def::Http(d)),
+            DestinationDef::S3 { .. } | DestinationDef::NotEmulated { .. } => None,
+        }
+    }
+}
+
+/// The bucket that keeps the records of a firehose without a destination.
 pub const NOT_EMULATED_BUCKET: &str = "kin-not-emulated";
 
 /// How to run.
@@ -92,6 +116,8 @@ pub struct RunOptions {
     pub metrics: Option<std::net::SocketAddr>,
     /// Serve the Kinesis and Firehose APIs (`--api`); the run then lasts until `duration` or stop.
     pub api: Option<crate::api::ApiOptions>,
+    /// Write S3 objects to this S3-compatible endpoint instead of `DATA_DIR/s3` (`--s3-endpoint`).
+    pub s3_endpoint: Option<String>,
 }
 
 /// What a run did.
@@ -378,6 +404,7 @@ pub fn run(
     } else {
         None
     };
+    let mut deliveries = plan_deliveries(&def.firehoses, options, key.as_ref(), &mut notes)?;
     for ((f, receiver), counters) in def
         .firehoses
         .into_iter()
@@ -398,31 +425,16 @@ pub fn run(
             (None, Some(receiver)) => Source::Channel(receiver),
             (None, None) => continue,
         };
-        if let DestinationDef::NotEmulated { kind } = f.destination {
-            notes.push(format!(
-                "firehose {}: {kind} delivery is not emulated yet; its records are kept in {}",
-                f.name,
-                options
-                    .data_dir
-                    .join("s3")
-                    .join(NOT_EMULATED_BUCKET)
-                    .join(f.name)
-                    .display()
-            ));
-        }
-        let config = firehose_config(&f, key.clone());
-        let firehose = Firehose::new(
-            config,
-            Box::new(LocalDirSink::new(options.data_dir.join("s3"))),
-        )
-        .map_err(|e| format!("firehose {}: {e}", f.name))?;
+        let Some(delivery) = deliveries.remove(f.name) else {
+            continue;
+        };
         let node = FirehoseNode {
-            firehose,
+            delivery,
             partition_paths: match &f.destination {
                 DestinationDef::S3 {
                     partition_paths, ..
                 } => partition_paths.clone(),
-                DestinationDef::NotEmulated { .. } => Vec::new(),
+                _ => Vec::new(),
             },
             counters,
         };
@@ -573,7 +585,97 @@ fn spawn(
         .map_err(|e| format!("cannot start a thread for {name}: {e}"))
 }
 
-fn firehose_config(f: &FirehoseDef, key: Option<LocalKey>) -> FirehoseConfig {
+/// How a firehose delivers: to S3 itself, or to another destination.
+enum Delivery {
+    S3(Firehose),
+    Other(DestinationFirehose),
+}
+
+/// Builds every firehose's delivery with each `${…}` resolved from the environment (see
+/// [`crate::destinations::vars`]); every missing variable and bad setting is reported at once.
+fn plan_deliveries(
+    firehoses: &[FirehoseDef],
+    options: &RunOptions,
+    key: Option<&LocalKey>,
+    notes: &mut Vec<String>,
+) -> Result<HashMap<&'static str, Delivery>, String> {
+    let endpoint = match &options.s3_endpoint {
+        Some(url) => {
+            notes.push(format!("S3 objects were written to {url}"));
+            Some(S3Endpoint::from_env(url)?)
+        }
+        None => None,
+    };
+    let sink = || -> Box<dyn ObjectSink> {
+        match &endpoint {
+            Some(endpoint) => Box::new(endpoint.sink()),
+            None => Box::new(LocalDirSink::new(s3_root(&options.data_dir))),
+        }
+    };
+    let lookup = |name: &str| std::env::var(name).ok();
+    let mut errors = Vec::new();
+    let mut deliveries = HashMap::new();
+    for f in firehoses {
+        let mut resolver = Resolver::new(format!("firehose {:?}", f.name), &lookup);
+        let encryption = if f.encrypted { key.cloned() } else { None };
+        let delivery = match f.destination.other() {
+            None => {
+                let config = firehose_config(f, &mut resolver, encryption);
+                if let DestinationDef::NotEmulated { kind } = f.destination {
+                    notes.push(format!(
+                        "firehose {}: {kind} is not a destination kin delivers to; its records are kept in s3://{NOT_EMULATED_BUCKET}/{}/",
+                        f.name, f.name
+                    ));
+                }
+                resolver
+                    .errors
+                    .is_empty()
+                    .then(|| Firehose::new(config, sink()).map(Delivery::S3))
+            }
+            Some(def) => {
+                let resolved = def.resolve(&mut resolver);
+                let settings = DeliverySettings {
+                    name: f.name.to_string(),
+                    buffer_bytes: f.buffer_bytes,
+                    buffer_interval_ms: f.buffer_interval_ms,
+                    compression: f.compression,
+                    encryption,
+                    retry: RetryPolicy::new(resolved.retry),
+                    backup: resolved.backup,
+                };
+                notes.push(format!(
+                    "firehose {}: delivered to {}",
+                    f.name,
+                    resolved.config.describe()
+                ));
+                resolver.errors.is_empty().then(|| {
+                    DestinationFirehose::new(settings, &resolved.config, sink())
+                        .map(Delivery::Other)
+                })
+            }
+        };
+        errors.append(&mut resolver.errors);
+        match delivery {
+            Some(Ok(delivery)) => {
+                deliveries.insert(f.name, delivery);
+            }
+            Some(Err(e)) => errors.push(format!("firehose {:?}: {e}", f.name)),
+            None => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(deliveries)
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+/// The settings of a firehose that delivers to S3 itself (its bucket resolved).
+fn firehose_config(
+    f: &FirehoseDef,
+    resolver: &mut Resolver,
+    encryption: Option<LocalKey>,
+) -> FirehoseConfig {
     let (bucket, prefix, error_prefix, partition_keys) = match &f.destination {
         DestinationDef::S3 {
             bucket,
@@ -582,12 +684,12 @@ fn firehose_config(f: &FirehoseDef, key: Option<LocalKey>) -> FirehoseConfig {
             partition_keys,
             ..
         } => (
-            bucket.to_string(),
+            resolver.get("s3.bucket", bucket),
             prefix.map(str::to_string),
             error_prefix.map(str::to_string),
             partition_keys.iter().map(|k| k.to_string()).collect(),
         ),
-        DestinationDef::NotEmulated { .. } => (
+        _ => (
             NOT_EMULATED_BUCKET.to_string(),
             Some(format!("{}/", f.name)),
             None,
@@ -599,7 +701,7 @@ fn firehose_config(f: &FirehoseDef, key: Option<LocalKey>) -> FirehoseConfig {
         buffer_bytes: f.buffer_bytes,
         buffer_interval_ms: f.buffer_interval_ms,
         compression: f.compression,
-        encryption: if f.encrypted { key } else { None },
+        encryption,
         bucket,
         prefix,
         error_prefix,
@@ -648,7 +750,7 @@ fn count_read(counters: &Counters, records: &[StoredRecord]) {
 }
 
 struct FirehoseNode {
-    firehose: Firehose,
+    delivery: Delivery,
     partition_paths: Vec<&'static str>,
     counters: Arc<Counters>,
 }
@@ -661,32 +763,39 @@ impl FirehoseNode {
             for (data, arrival) in batch {
                 self.put(&data, arrival)?;
             }
-            self.firehose
-                .tick(producer::now_ms())
-                .map_err(|e| e.to_string())?;
+            let now = producer::now_ms();
+            match &mut self.delivery {
+                Delivery::S3(firehose) => firehose.tick(now),
+                Delivery::Other(firehose) => firehose.tick(now),
+            }
+            .map_err(|e| e.to_string())?;
             self.update_counters();
         }
-        self.firehose
-            .flush(producer::now_ms())
-            .map_err(|e| e.to_string())?;
+        let now = producer::now_ms();
+        match &mut self.delivery {
+            Delivery::S3(firehose) => firehose.flush(now),
+            Delivery::Other(firehose) => firehose.flush(now),
+        }
+        .map_err(|e| e.to_string())?;
         self.update_counters();
         Ok(())
     }
 
     fn put(&mut self, data: &[u8], arrival: i64) -> Result<(), String> {
+        let firehose = match &mut self.delivery {
+            Delivery::S3(firehose) => firehose,
+            Delivery::Other(firehose) => {
+                return firehose.put(data, arrival).map_err(|e| e.to_string())
+            }
+        };
         if self.partition_paths.is_empty() {
-            return self
-                .firehose
-                .put(data, None, arrival)
-                .map_err(|e| e.to_string());
+            return firehose.put(data, None, arrival).map_err(|e| e.to_string());
         }
         match json_keys(data, &self.partition_paths) {
-            Ok(values) => self
-                .firehose
+            Ok(values) => firehose
                 .put(data, Some(&values), arrival)
                 .map_err(|e| e.to_string()),
-            Err(reason) => self
-                .firehose
+            Err(reason) => firehose
                 .put_failed(
                     data,
                     "DynamicPartitioning.MetadataExtractionFailed",
@@ -698,15 +807,34 @@ impl FirehoseNode {
     }
 
     fn update_counters(&self) {
-        let c = self.firehose.counters();
+        let (records_out, bytes_out, errors, buffered) = match &self.delivery {
+            Delivery::S3(firehose) => {
+                let c = firehose.counters();
+                (
+                    c.records_delivered,
+                    c.bytes_delivered,
+                    c.errors,
+                    c.bytes_buffered,
+                )
+            }
+            // Delivered: what the destination accepted; errors: records over the size limit
+            // and records sent to the error output after their retries.
+            Delivery::Other(firehose) => {
+                let (b, d) = firehose.counters();
+                (
+                    d.records_delivered,
+                    d.bytes_delivered,
+                    b.errors + d.records_failed,
+                    b.bytes_buffered,
+                )
+            }
+        };
         self.counters
             .records_out
-            .store(c.records_delivered, Ordering::Relaxed);
-        self.counters
-            .bytes_out
-            .store(c.bytes_delivered, Ordering::Relaxed);
-        self.counters.errors.store(c.errors, Ordering::Relaxed);
-        self.counters.set_buffered(c.bytes_buffered);
+            .store(records_out, Ordering::Relaxed);
+        self.counters.bytes_out.store(bytes_out, Ordering::Relaxed);
+        self.counters.errors.store(errors, Ordering::Relaxed);
+        self.counters.set_buffered(buffered);
     }
 }
 

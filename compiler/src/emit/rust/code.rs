@@ -379,10 +379,7 @@ fn firehose_def(f: &crate::ast::Firehose) -> TokenStream {
                 }
             }
         }
-        Some(other) => {
-            let kind = other.name();
-            quote!(kin_runtime::pipeline::DestinationDef::NotEmulated { kind: #kind })
-        }
+        Some(other) => other_destination(other),
         None => quote!(kin_runtime::pipeline::DestinationDef::NotEmulated { kind: "none" }),
     };
     quote! {
@@ -394,6 +391,118 @@ fn firehose_def(f: &crate::ast::Firehose) -> TokenStream {
             compression: kin_runtime::compress::Compression::#compression,
             encrypted: #encrypted,
             destination: #destination,
+        }
+    }
+}
+
+/// A Redshift, OpenSearch, Splunk or HTTP destination as `kin_runtime`'s definition: strings as
+/// written (their `${var.…}` and `${secret:…}` are resolved when the pipeline starts), retry
+/// durations with Firehose's defaults (the fact sheet's table B.2: 3600 s for Redshift, 300 s
+/// otherwise), HEC's acknowledgement timeout (180 s) and OpenSearch's rotation (one day).
+fn other_destination(kind: &DestinationKind) -> TokenStream {
+    use crate::ast::{BackupMode, CopyFormat, OpenSearchRotation, SplunkEndpointType};
+    let defs = quote!(kin_runtime::destinations::defs);
+    let text = |v: &Option<crate::source::Spanned<String>>| {
+        v.as_ref().map_or(String::new(), |s| s.value.clone())
+    };
+    let optional = |v: &Option<crate::source::Spanned<String>>| match v {
+        Some(s) => {
+            let s = &s.value;
+            quote!(Some(#s))
+        }
+        None => quote!(None),
+    };
+    let retry_ms = kind.retry_duration().map_or(300_000, |d| d.value.0);
+    let backup =
+        |mode: &Option<crate::source::Spanned<BackupMode>>| match mode.as_ref().map(|m| m.value) {
+            Some(BackupMode::All) => quote!(kin_runtime::destinations::BackupMode::All),
+            _ => quote!(kin_runtime::destinations::BackupMode::Failed),
+        };
+    match kind {
+        DestinationKind::Redshift(r) => {
+            let (jdbc_url, table, user, password) = (
+                text(&r.jdbc_url),
+                text(&r.table),
+                text(&r.user),
+                text(&r.password),
+            );
+            let columns = r.columns.iter().map(|c| &c.value);
+            let format = match r.format.as_ref().map(|f| f.value) {
+                Some(CopyFormat::Csv) => quote!(Csv),
+                _ => quote!(Json),
+            };
+            let copy_options = optional(&r.copy_options);
+            let bucket = optional(&r.bucket);
+            let retry_ms = r.retry_duration.as_ref().map_or(3_600_000, |d| d.value.0);
+            quote! {
+                kin_runtime::pipeline::DestinationDef::Redshift(#defs::RedshiftDef {
+                    jdbc_url: #jdbc_url,
+                    table: #table,
+                    columns: Vec::from([#(#columns),*]),
+                    user: #user,
+                    password: #password,
+                    format: kin_runtime::destinations::redshift::CopyFormat::#format,
+                    copy_options: #copy_options,
+                    bucket: #bucket,
+                    retry_duration_ms: #retry_ms,
+                })
+            }
+        }
+        DestinationKind::OpenSearch(o) => {
+            let (endpoint, index) = (text(&o.endpoint), text(&o.index));
+            let rotation = match o.rotation.as_ref().map(|r| r.value) {
+                Some(OpenSearchRotation::NoRotation) => quote!(NoRotation),
+                Some(OpenSearchRotation::OneHour) => quote!(OneHour),
+                Some(OpenSearchRotation::OneWeek) => quote!(OneWeek),
+                Some(OpenSearchRotation::OneMonth) => quote!(OneMonth),
+                Some(OpenSearchRotation::OneDay) | None => quote!(OneDay),
+            };
+            let backup = backup(&o.backup);
+            quote! {
+                kin_runtime::pipeline::DestinationDef::OpenSearch(#defs::OpenSearchDef {
+                    endpoint: #endpoint,
+                    index: #index,
+                    rotation: kin_runtime::destinations::opensearch::IndexRotation::#rotation,
+                    backup: #backup,
+                    retry_duration_ms: #retry_ms,
+                })
+            }
+        }
+        DestinationKind::Splunk(s) => {
+            let (endpoint, token) = (text(&s.endpoint), text(&s.token));
+            let endpoint_type = match s.endpoint_type.as_ref().map(|t| t.value) {
+                Some(SplunkEndpointType::Event) => quote!(Event),
+                _ => quote!(Raw),
+            };
+            let ack_ms = s.ack_timeout.as_ref().map_or(180_000, |d| d.value.0);
+            let backup = backup(&s.backup);
+            quote! {
+                kin_runtime::pipeline::DestinationDef::Splunk(#defs::SplunkDef {
+                    endpoint: #endpoint,
+                    token: #token,
+                    endpoint_type: kin_runtime::destinations::splunk::HecEndpoint::#endpoint_type,
+                    ack_timeout_ms: #ack_ms,
+                    backup: #backup,
+                    retry_duration_ms: #retry_ms,
+                })
+            }
+        }
+        DestinationKind::Http(h) => {
+            let url = text(&h.url);
+            let (name, access_key) = (optional(&h.name), optional(&h.access_key));
+            let backup = backup(&h.backup);
+            quote! {
+                kin_runtime::pipeline::DestinationDef::Http(#defs::HttpDef {
+                    url: #url,
+                    name: #name,
+                    access_key: #access_key,
+                    backup: #backup,
+                    retry_duration_ms: #retry_ms,
+                })
+            }
+        }
+        DestinationKind::S3(_) => {
+            quote!(kin_runtime::pipeline::DestinationDef::NotEmulated { kind: "s3" })
         }
     }
 }
