@@ -1,8 +1,15 @@
 //! End to end, for every example: `kin build --target rust`, build the project with cargo into
 //! the workspace's target directory (it must not compile DataFusion again), run it with file
-//! inputs the test writes, then check that every input record is found exactly once — in the
-//! S3 output of every firehose it reaches, or in an error output — and that each analytics
+//! inputs the test writes, then check that every input record is found exactly once — at the
+//! destination of every firehose it reaches, or in an error output — and that each analytics
 //! node's results equal a table this test computes itself from the same records.
+//!
+//! Destinations other than S3 are real or strict stand-ins, which the pipeline finds through the
+//! `KIN_VAR_*` / `KIN_SECRET_*` variables of its spec's `${var.…}` / `${secret:…}`: Redshift is a
+//! fresh database on the PostgreSQL server at `KIN_PG_URL` (a user that may create databases and
+//! roles; without it the Redshift example prints SKIPPED, and fails when `CI=true`); OpenSearch,
+//! Splunk and HTTP endpoints are `kin_runtime::destinations::receivers`, which refuse malformed
+//! requests.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -16,6 +23,9 @@ use base64::Engine as _;
 use kin::ast::{DestinationKind, RecordFormat};
 use kin::ir::graph::Pipeline;
 use kin::ir::types::{Field, FieldType, Type};
+use kin_runtime::destinations::receivers::{Receiver, ReceiverKind};
+use kin_runtime::destinations::redshift::postgres;
+use kin_runtime::destinations::vars::references;
 use kin_tests::root;
 use serde_json::{json, Value};
 
@@ -35,6 +45,8 @@ struct Case {
     choices: &'static [(&'static str, &'static [&'static str])],
     /// Per analytics node: the expected output rows, from the valid input records.
     expected: &'static [(&'static str, Expect)],
+    /// SQL creating the Redshift tables (run in a fresh PostgreSQL database).
+    tables: &'static str,
 }
 
 type Expect = fn(&[Value]) -> Vec<Value>;
@@ -309,9 +321,10 @@ fn write_input(path: &Path, input: &Input) {
 }
 
 /// Runs the binary with a timeout; returns its stdout.
-fn run(binary: &Path, args: &[String]) -> String {
+fn run(binary: &Path, args: &[String], env: &[(String, String)]) -> String {
     let mut child = Command::new(binary)
         .args(args)
+        .envs(env.iter().cloned())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -430,33 +443,317 @@ fn counts<T: Ord + Clone>(items: &[T]) -> BTreeMap<T, usize> {
     map
 }
 
-/// Where a firehose's records land: its bucket, and the key prefix they share.
-fn firehose_bucket(pipeline: &Pipeline, firehose: &str) -> (String, String) {
-    let f = pipeline
-        .spec
-        .firehoses
-        .iter()
-        .find(|f| f.name.value == firehose)
-        .expect("firehose");
-    match f.to.as_ref().map(|d| &d.kind) {
-        Some(DestinationKind::S3(s3)) => (
-            s3.bucket.as_ref().expect("bucket").value.clone(),
-            String::new(),
-        ),
-        _ => (
-            kin_runtime::pipeline::NOT_EMULATED_BUCKET.to_string(),
-            format!("{firehose}/"),
-        ),
+/// Where a firehose's records land.
+enum Landing {
+    /// Objects in this bucket under this prefix.
+    S3 { bucket: String, prefix: String },
+    /// What the receiver for this endpoint variable accepted, in `group` (an index prefix, a HEC
+    /// token) when given.
+    Receiver {
+        endpoint: String,
+        group: Option<String>,
+    },
+    /// Rows of this table, these columns.
+    Table { table: String, columns: Vec<String> },
+}
+
+/// The destinations of an example's firehoses, and the environment that points the pipeline at
+/// them.
+struct Services {
+    env: Vec<(String, String)>,
+    receivers: HashMap<String, Receiver>,
+    landings: HashMap<String, Landing>,
+    warehouse: Option<Warehouse>,
+}
+
+/// A fresh PostgreSQL database standing in for Redshift.
+struct Warehouse {
+    client: postgres::Client,
+    admin: postgres::Client,
+    database: String,
+}
+
+impl Drop for Warehouse {
+    fn drop(&mut self) {
+        let _ = self.admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.database
+        ));
     }
 }
 
-fn delivered(pipeline: &Pipeline, data_dir: &Path, firehose: &str) -> Vec<(String, String)> {
-    let (bucket, prefix) = firehose_bucket(pipeline, firehose);
-    objects(data_dir, &bucket)
-        .into_iter()
-        .filter(|(key, _)| key.starts_with(&prefix) && !key.contains("failed"))
-        .flat_map(|(key, content)| lines(&content).into_iter().map(move |l| (key.clone(), l)))
-        .collect()
+/// The environment variable a setting's one reference names.
+fn env_name(text: &Option<kin::source::Spanned<String>>) -> Option<String> {
+    text.as_ref()
+        .and_then(|t| references(&t.value).into_iter().next())
+        .map(|r| r.env_name())
+}
+
+fn literal(text: &Option<kin::source::Spanned<String>>) -> String {
+    text.as_ref().map(|t| t.value.clone()).unwrap_or_default()
+}
+
+impl Services {
+    /// Starts what the example needs; `None` (SKIPPED) when it needs PostgreSQL and none is set.
+    fn start(case: &Case, pipeline: &Pipeline) -> Option<Services> {
+        let mut services = Services {
+            env: Vec::new(),
+            receivers: HashMap::new(),
+            landings: HashMap::new(),
+            warehouse: None,
+        };
+        let mut hec_tokens: HashMap<String, Vec<String>> = HashMap::new();
+        for f in &pipeline.spec.firehoses {
+            let name = f.name.value.clone();
+            let landing = match f.to.as_ref().map(|d| &d.kind) {
+                Some(DestinationKind::S3(s3)) => Landing::S3 {
+                    bucket: literal(&s3.bucket),
+                    prefix: String::new(),
+                },
+                Some(DestinationKind::OpenSearch(o)) => {
+                    let endpoint = env_name(&o.endpoint).expect("${var.…} endpoint");
+                    services.receiver(&endpoint, ReceiverKind::Bulk);
+                    Landing::Receiver {
+                        endpoint,
+                        group: Some(literal(&o.index)),
+                    }
+                }
+                Some(DestinationKind::Splunk(sp)) => {
+                    let endpoint = env_name(&sp.endpoint).expect("${var.…} endpoint");
+                    let secret = env_name(&sp.token).expect("${secret:…} token");
+                    let token = format!("token-{name}");
+                    services.env.push((secret, token.clone()));
+                    hec_tokens
+                        .entry(endpoint.clone())
+                        .or_default()
+                        .push(token.clone());
+                    Landing::Receiver {
+                        endpoint,
+                        group: Some(token),
+                    }
+                }
+                Some(DestinationKind::Http(h)) => {
+                    let endpoint = env_name(&h.url).expect("${var.…} url");
+                    let key = env_name(&h.access_key).map(|secret| {
+                        let key = format!("key-{name}");
+                        services.env.push((secret, key.clone()));
+                        key
+                    });
+                    services.receiver(&endpoint, ReceiverKind::HttpEndpoint { access_key: key });
+                    Landing::Receiver {
+                        endpoint,
+                        group: None,
+                    }
+                }
+                Some(DestinationKind::Redshift(r)) => {
+                    if services.warehouse.is_none() {
+                        services.warehouse = Some(Warehouse::create(case)?);
+                    }
+                    let warehouse = services.warehouse.as_mut().expect("created");
+                    let jdbc = env_name(&r.jdbc_url).expect("${var.…} jdbc_url");
+                    let secret = env_name(&r.password).expect("${secret:…} password");
+                    let user = literal(&r.user);
+                    let password = format!("pw-{user}");
+                    warehouse.grant(&user, &password);
+                    services.env.push((jdbc, warehouse.jdbc_url()));
+                    services.env.push((secret, password));
+                    Landing::Table {
+                        table: literal(&r.table),
+                        columns: r.columns.iter().map(|c| c.value.clone()).collect(),
+                    }
+                }
+                None => panic!("firehose {name} has no destination"),
+            };
+            services.landings.insert(name, landing);
+        }
+        for (endpoint, tokens) in hec_tokens {
+            services.receiver(
+                &endpoint,
+                ReceiverKind::Hec {
+                    tokens,
+                    event: false,
+                },
+            );
+        }
+        Some(services)
+    }
+
+    fn receiver(&mut self, endpoint: &str, kind: ReceiverKind) {
+        if !self.receivers.contains_key(endpoint) {
+            let receiver = Receiver::start(kind).expect("a receiver starts");
+            self.env.push((endpoint.to_string(), receiver.url()));
+            self.receivers.insert(endpoint.to_string(), receiver);
+        }
+    }
+
+    /// What `firehose` delivered, one record per line: (where, record).
+    fn delivered(&mut self, data_dir: &Path, firehose: &str) -> Vec<(String, String)> {
+        match &self.landings[firehose] {
+            Landing::S3 { bucket, prefix } => objects(data_dir, bucket)
+                .into_iter()
+                .filter(|(key, _)| key.starts_with(prefix.as_str()) && !key.contains("failed"))
+                .flat_map(|(key, content)| {
+                    lines(&content).into_iter().map(move |l| (key.clone(), l))
+                })
+                .collect(),
+            Landing::Receiver { endpoint, group } => self.receivers[endpoint]
+                .received()
+                .into_iter()
+                .filter(|r| {
+                    group
+                        .as_ref()
+                        .is_none_or(|g| r.group.starts_with(g.as_str()))
+                })
+                .flat_map(|r| {
+                    lines(&r.data)
+                        .into_iter()
+                        .map(move |l| (r.group.clone(), l))
+                })
+                .collect(),
+            Landing::Table { table, columns } => {
+                let warehouse = self.warehouse.as_mut().expect("a warehouse");
+                let sql = format!(
+                    "SELECT row_to_json(t)::text FROM (SELECT {} FROM {table}) t",
+                    if columns.is_empty() {
+                        "*".to_string()
+                    } else {
+                        columns.join(", ")
+                    }
+                );
+                warehouse
+                    .client
+                    .query(&sql, &[])
+                    .expect("the table is readable")
+                    .iter()
+                    .map(|row| (table.clone(), row.get::<_, String>(0)))
+                    .collect()
+            }
+        }
+    }
+
+    /// Records as the destination keeps them: loaded rows compare by value, column by column.
+    fn comparable(&self, firehose: &str, records: &[String]) -> Vec<String> {
+        let Landing::Table { columns, .. } = &self.landings[firehose] else {
+            return records.to_vec();
+        };
+        records
+            .iter()
+            .map(|line| {
+                let record: Value = serde_json::from_str(line).expect("a JSON record");
+                columns
+                    .iter()
+                    .map(|c| format!("{c}={}", canonical(&record[c.as_str()])))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .collect()
+    }
+
+    fn check_receivers(&self) {
+        for (endpoint, receiver) in &self.receivers {
+            assert_eq!(
+                receiver.violations(),
+                Vec::<String>::new(),
+                "the receiver of {endpoint} refused requests"
+            );
+        }
+    }
+}
+
+/// A value as a warehouse column compares: numbers to 6 decimals, timestamps as instants.
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Number(n) => format!("{:.6}", n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => match kin_runtime::records::parse_timestamp(s) {
+            Ok(t) if s.contains('T') => t.0.to_string(),
+            _ => s.clone(),
+        },
+        other => other.to_string(),
+    }
+}
+
+impl Warehouse {
+    fn create(case: &Case) -> Option<Warehouse> {
+        let Ok(url) = std::env::var("KIN_PG_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "KIN_PG_URL is not set: CI must start PostgreSQL (see .ci/run)"
+            );
+            println!(
+                "SKIPPED {}: set KIN_PG_URL to a PostgreSQL server to run it",
+                case.example
+            );
+            return None;
+        };
+        let config: postgres::Config = url.parse().expect("KIN_PG_URL is a PostgreSQL URL");
+        let mut admin = config
+            .connect(postgres::NoTls)
+            .expect("KIN_PG_URL accepts connections");
+        let database = format!(
+            "kin_e2e_{}_{}",
+            case.example.replace('-', "_"),
+            std::process::id()
+        );
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+            format!("CREATE DATABASE {database}"),
+        ] {
+            admin.batch_execute(&statement).expect("a fresh database");
+        }
+        let mut client = config
+            .clone()
+            .dbname(&database)
+            .connect(postgres::NoTls)
+            .expect("the new database accepts connections");
+        client
+            .batch_execute(case.tables)
+            .expect("the tables are created");
+        Some(Warehouse {
+            client,
+            admin,
+            database,
+        })
+    }
+
+    fn jdbc_url(&self) -> String {
+        let url = std::env::var("KIN_PG_URL").unwrap_or_default();
+        let config: postgres::Config = url.parse().expect("a PostgreSQL URL");
+        let host = match config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "127.0.0.1".to_string(),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        format!("jdbc:postgresql://{host}:{port}/{}", self.database)
+    }
+
+    /// Creates (or resets) the login role the spec names, allowed to load every table.
+    fn grant(&mut self, user: &str, password: &str) {
+        self.admin
+            .batch_execute(&format!(
+                "DO $$ BEGIN CREATE ROLE {user} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+                 ALTER ROLE {user} LOGIN PASSWORD '{password}'"
+            ))
+            .expect("the role");
+        let schemas: Vec<String> = self
+            .client
+            .query(
+                "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' \
+                 AND nspname <> 'information_schema'",
+                &[],
+            )
+            .expect("schemas")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for schema in schemas {
+            self.client
+                .batch_execute(&format!(
+                    "GRANT USAGE ON SCHEMA {schema} TO {user}; \
+                     GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {user}"
+                ))
+                .expect("grants");
+        }
+    }
 }
 
 /// The firehoses that see what `node` writes: itself, or those reading it.
@@ -472,6 +769,9 @@ fn readers_of(pipeline: &Pipeline, node: &str) -> Vec<String> {
 
 fn check_example(case: &Case) {
     let pipeline = compile(case.example);
+    let Some(mut services) = Services::start(case, &pipeline) else {
+        return;
+    };
     let dir = work_dir(case.example);
     let binary = build(&pipeline, &dir);
     let data_dir = dir.join("data");
@@ -486,7 +786,8 @@ fn check_example(case: &Case) {
         args.push(format!("{name}={}", path.display()));
         inputs.insert(name.clone(), input);
     }
-    let summary = run(&binary, &args);
+    let summary = run(&binary, &args, &services.env);
+    services.check_receivers();
 
     for p in &pipeline.spec.producers {
         let input = &inputs[&p.name.value];
@@ -507,11 +808,11 @@ fn check_example(case: &Case) {
         let target = &p.to.as_ref().expect("to").value;
         let expected: Vec<String> = input.valid.iter().map(|(_, l)| l.clone()).collect();
         for firehose in readers_of(&pipeline, target) {
-            let got = delivered(&pipeline, &data_dir, &firehose);
+            let got = services.delivered(&data_dir, &firehose);
             let got_lines: Vec<String> = got.iter().map(|(_, l)| l.clone()).collect();
             assert_eq!(
-                counts(&got_lines),
-                counts(&expected),
+                counts(&services.comparable(&firehose, &got_lines)),
+                counts(&services.comparable(&firehose, &expected)),
                 "firehose {firehose}: the delivered records differ from producer {}'s valid input\n{summary}",
                 p.name.value
             );
@@ -550,7 +851,8 @@ fn check_example(case: &Case) {
         );
         let target = &a.to.as_ref().expect("to").value;
         for firehose in readers_of(&pipeline, target) {
-            let rows: Vec<Value> = delivered(&pipeline, &data_dir, &firehose)
+            let rows: Vec<Value> = services
+                .delivered(&data_dir, &firehose)
                 .iter()
                 .map(|(_, l)| serde_json::from_str(l).expect("an output row is JSON"))
                 .collect();
@@ -801,6 +1103,7 @@ fn clickstream_runs_end_to_end() {
             ),
         ],
         expected: &[("views_per_page", clickstream_views)],
+        tables: "",
     });
 }
 
@@ -815,6 +1118,16 @@ fn db_to_redshift_runs_end_to_end() {
             ("currency", &["EUR", "USD", "GBP"]),
         ],
         expected: &[("hourly_revenue", hourly_revenue)],
+        // The staging table has one more column than the spec loads (`loaded_at`).
+        tables: "CREATE SCHEMA staging; CREATE SCHEMA sales;
+            CREATE TABLE staging.order_changes (change_id text, op text, order_id bigint,
+                customer_id bigint, status text, currency text, subtotal numeric(12,2),
+                tax numeric(12,2), discount numeric(12,2), total numeric(12,2), coupon_code text,
+                shipped_at timestamptz, updated_at timestamptz,
+                loaded_at timestamptz DEFAULT now());
+            CREATE TABLE sales.hourly_revenue (window_start timestamptz, window_end timestamptz,
+                currency text, orders_created bigint, subtotal numeric(14,2),
+                discounts numeric(14,2), gross_revenue numeric(14,2));",
     });
 }
 
@@ -829,6 +1142,7 @@ fn iot_events_runs_end_to_end() {
             ("device_type", &["th-sensor", "co2-sensor"]),
         ],
         expected: &[("device_averages", device_averages)],
+        tables: "",
     });
 }
 
@@ -845,6 +1159,7 @@ fn security_splunk_runs_end_to_end() {
             ("src_ip", &["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]),
         ],
         expected: &[("failed_login_bursts", failed_login_bursts)],
+        tables: "",
     });
 }
 
@@ -859,5 +1174,6 @@ fn s3_archive_runs_end_to_end() {
             ("product", &["compute", "storage"]),
         ],
         expected: &[],
+        tables: "",
     });
 }

@@ -67,6 +67,22 @@ impl S3Endpoint {
         S3Endpoint::new(url, credentials)
     }
 
+    /// An endpoint with these credentials.
+    pub fn with_credentials(
+        url: &str,
+        key_id: &str,
+        secret: &str,
+        region: &str,
+    ) -> Result<S3Endpoint, String> {
+        let credentials = Credentials {
+            key_id: key_id.to_string(),
+            secret: secret.to_string(),
+            token: None,
+            region: region.to_string(),
+        };
+        S3Endpoint::new(url, credentials)
+    }
+
     fn new(url: &str, credentials: Credentials) -> Result<S3Endpoint, String> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!(
