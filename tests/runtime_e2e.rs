@@ -25,6 +25,7 @@ use kin::ir::graph::Pipeline;
 use kin::ir::types::{Field, FieldType, Type};
 use kin_runtime::destinations::receivers::{Receiver, ReceiverKind};
 use kin_runtime::destinations::redshift::postgres;
+use kin_runtime::destinations::s3_endpoint::S3Endpoint;
 use kin_runtime::destinations::vars::references;
 use kin_tests::root;
 use serde_json::{json, Value};
@@ -351,8 +352,46 @@ fn run(binary: &Path, args: &[String], env: &[(String, String)]) -> String {
 }
 
 /// Every object under `DATA_DIR/s3/BUCKET/`, decrypted and decompressed: (key, content).
-fn objects(data_dir: &Path, bucket: &str) -> Vec<(String, Vec<u8>)> {
-    let key = kin_runtime::encrypt::LocalKey::load(&data_dir.join("kms/master.key")).ok();
+/// Creates a bucket on an S3-compatible server that takes unsigned requests (moto), keeping an
+/// existing one.
+fn create_bucket(url: &str, bucket: &str) {
+    use std::io::Write as _;
+    let host = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&host).expect("the S3 endpoint accepts");
+    write!(
+        stream,
+        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer.split_whitespace().nth(1).unwrap_or_default();
+    assert!(
+        status == "200" || status == "409",
+        "create bucket {bucket}: {answer}"
+    );
+}
+
+/// Every object of `bucket`, from `DATA_DIR/s3/BUCKET/` or the S3 endpoint: (key, bytes).
+fn stored_objects(
+    data_dir: &Path,
+    bucket: &str,
+    s3: Option<&S3Endpoint>,
+) -> Vec<(String, Vec<u8>)> {
+    if let Some(endpoint) = s3 {
+        return endpoint
+            .list(bucket, "")
+            .expect("the bucket lists")
+            .into_iter()
+            .map(|key| {
+                let bytes = endpoint.get(bucket, &key).expect("the object reads back");
+                (key, bytes)
+            })
+            .collect();
+    }
     let base = data_dir.join("s3").join(bucket);
     let mut out = Vec::new();
     let mut pending = vec![base.clone()];
@@ -363,18 +402,30 @@ fn objects(data_dir: &Path, bucket: &str) -> Vec<(String, Vec<u8>)> {
                 pending.push(path);
                 continue;
             }
-            let mut bytes = std::fs::read(&path).expect("read object");
+            let bytes = std::fs::read(&path).expect("read object");
+            let name = path
+                .strip_prefix(&base)
+                .expect("under the bucket")
+                .display()
+                .to_string();
+            out.push((name, bytes));
+        }
+    }
+    out
+}
+
+/// Every object of `bucket`, decrypted and decompressed: (key, content).
+fn objects(data_dir: &Path, bucket: &str, s3: Option<&S3Endpoint>) -> Vec<(String, Vec<u8>)> {
+    let key = kin_runtime::encrypt::LocalKey::load(&data_dir.join("kms/master.key")).ok();
+    let mut out = Vec::new();
+    for (name, mut bytes) in stored_objects(data_dir, bucket, s3) {
+        {
             if bytes.starts_with(kin_runtime::encrypt::MAGIC) {
                 let key = key
                     .as_ref()
                     .expect("an encrypted object needs the local key");
                 bytes = kin_runtime::encrypt::decrypt(key, &bytes).expect("decrypts");
             }
-            let name = path
-                .strip_prefix(&base)
-                .expect("under the bucket")
-                .display()
-                .to_string();
             let content = if name.ends_with(".gz") {
                 let mut out = Vec::new();
                 flate2::read::MultiGzDecoder::new(&bytes[..])
@@ -464,6 +515,8 @@ struct Services {
     receivers: HashMap<String, Receiver>,
     landings: HashMap<String, Landing>,
     warehouse: Option<Warehouse>,
+    /// `--s3-endpoint`: where S3 objects go instead of `DATA_DIR/s3`.
+    s3: Option<S3Endpoint>,
 }
 
 /// A fresh PostgreSQL database standing in for Redshift.
@@ -501,6 +554,7 @@ impl Services {
             receivers: HashMap::new(),
             landings: HashMap::new(),
             warehouse: None,
+            s3: None,
         };
         let mut hec_tokens: HashMap<String, Vec<String>> = HashMap::new();
         for f in &pipeline.spec.firehoses {
@@ -578,6 +632,36 @@ impl Services {
         Some(services)
     }
 
+    /// Sends S3 objects to the server at `url`: its buckets are emptied (or created) first,
+    /// and the pipeline gets credentials (moto takes any).
+    fn use_s3_endpoint(&mut self, url: &str) {
+        let endpoint = S3Endpoint::with_credentials(url, "kin-e2e", "kin-e2e-secret", "us-east-1")
+            .expect("a valid endpoint");
+        let mut buckets: Vec<&str> = self
+            .landings
+            .values()
+            .filter_map(|l| match l {
+                Landing::S3 { bucket, .. } => Some(bucket.as_str()),
+                _ => None,
+            })
+            .collect();
+        buckets.push("kin-firehose");
+        for bucket in buckets {
+            create_bucket(url, bucket);
+            for key in endpoint.list(bucket, "").expect("the bucket lists") {
+                endpoint.delete(bucket, &key).expect("delete");
+            }
+        }
+        for (name, value) in [
+            ("AWS_ACCESS_KEY_ID", "kin-e2e"),
+            ("AWS_SECRET_ACCESS_KEY", "kin-e2e-secret"),
+            ("AWS_REGION", "us-east-1"),
+        ] {
+            self.env.push((name.to_string(), value.to_string()));
+        }
+        self.s3 = Some(endpoint);
+    }
+
     fn receiver(&mut self, endpoint: &str, kind: ReceiverKind) {
         if !self.receivers.contains_key(endpoint) {
             let receiver = Receiver::start(kind).expect("a receiver starts");
@@ -589,7 +673,7 @@ impl Services {
     /// What `firehose` delivered, one record per line: (where, record).
     fn delivered(&mut self, data_dir: &Path, firehose: &str) -> Vec<(String, String)> {
         match &self.landings[firehose] {
-            Landing::S3 { bucket, prefix } => objects(data_dir, bucket)
+            Landing::S3 { bucket, prefix } => objects(data_dir, bucket, self.s3.as_ref())
                 .into_iter()
                 .filter(|(key, _)| key.starts_with(prefix.as_str()) && !key.contains("failed"))
                 .flat_map(|(key, content)| {
@@ -768,14 +852,28 @@ fn readers_of(pipeline: &Pipeline, node: &str) -> Vec<String> {
 }
 
 fn check_example(case: &Case) {
+    check_example_with(case, None);
+}
+
+/// Runs `case`, its S3 objects going to the S3-compatible server at `s3_endpoint` when given.
+fn check_example_with(case: &Case, s3_endpoint: Option<&str>) {
     let pipeline = compile(case.example);
     let Some(mut services) = Services::start(case, &pipeline) else {
         return;
     };
-    let dir = work_dir(case.example);
+    if let Some(url) = s3_endpoint {
+        services.use_s3_endpoint(url);
+    }
+    let dir = match s3_endpoint {
+        Some(_) => work_dir(&format!("{}-s3-endpoint", case.example)),
+        None => work_dir(case.example),
+    };
     let binary = build(&pipeline, &dir);
     let data_dir = dir.join("data");
     let mut args = vec!["--data-dir".to_string(), data_dir.display().to_string()];
+    if let Some(url) = s3_endpoint {
+        args.extend(["--s3-endpoint".to_string(), url.to_string()]);
+    }
     let mut inputs = HashMap::new();
     for (seed, p) in pipeline.spec.producers.iter().enumerate() {
         let name = &p.name.value;
@@ -788,6 +886,12 @@ fn check_example(case: &Case) {
     }
     let summary = run(&binary, &args, &services.env);
     services.check_receivers();
+    if s3_endpoint.is_some() {
+        assert!(
+            !data_dir.join("s3").exists(),
+            "with --s3-endpoint no object is written locally"
+        );
+    }
 
     for p in &pipeline.spec.producers {
         let input = &inputs[&p.name.value];
@@ -1176,4 +1280,30 @@ fn s3_archive_runs_end_to_end() {
         expected: &[],
         tables: "",
     });
+}
+
+#[test]
+fn s3_archive_runs_through_an_s3_endpoint() {
+    let Ok(url) = std::env::var("KIN_S3_ENDPOINT") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "KIN_S3_ENDPOINT is not set: CI must start an S3-compatible server (see .ci/run)"
+        );
+        println!("SKIPPED s3_archive_runs_through_an_s3_endpoint: set KIN_S3_ENDPOINT");
+        return;
+    };
+    check_example_with(
+        &Case {
+            example: "s3-archive",
+            records: 1000,
+            step_ms: 50,
+            choices: &[
+                ("method", &["GET", "POST"]),
+                ("product", &["compute", "storage"]),
+            ],
+            expected: &[],
+            tables: "",
+        },
+        Some(&url),
+    );
 }

@@ -161,6 +161,15 @@ impl S3Endpoint {
             .map_err(|e| io::Error::other(format!("s3://{bucket}/{key}: {e}")))
     }
 
+    /// Deletes one object (for tests that reuse a bucket).
+    pub fn delete(&self, bucket: &str, key: &str) -> io::Result<()> {
+        let store = self.store(bucket)?;
+        self.inner
+            .runtime
+            .block_on(store.delete(&Path::from(key)))
+            .map_err(|e| io::Error::other(format!("s3://{bucket}/{key}: {e}")))
+    }
+
     /// Every key in `bucket` under `prefix` (a directory, e.g. `FIREHOSE/`), sorted.
     pub fn list(&self, bucket: &str, prefix: &str) -> io::Result<Vec<String>> {
         let store = self.store(bucket)?;
