@@ -1307,3 +1307,119 @@ fn s3_archive_runs_through_an_s3_endpoint() {
         Some(&url),
     );
 }
+
+/// A pipeline whose HTTP endpoint is down, for less or longer than its 2 s retry duration.
+const PAGER: &str = "pipeline: pager-outage
+region: eu-west-1
+schemas:
+  Alert:
+    format: json
+    fields:
+      id: int
+      message: string
+producers:
+  detector:
+    schema: Alert
+    to: pager
+firehoses:
+  pager:
+    buffer: { size: 1MiB, interval: 1s }
+    to:
+      http:
+        url: ${var.pager_url}
+        access_key: ${secret:pager_key}
+        retry_duration: 2s
+";
+
+/// Runs [`PAGER`] over `n` alerts with its endpoint failing until `down_until`; returns what the
+/// endpoint accepted, the records of the error output and the pipeline's summary.
+fn run_pager(name: &str, n: usize, down_for: Duration) -> (Vec<String>, Vec<String>, String) {
+    let compiled = kin::compile(&kin::source::SourceFile::new(
+        format!("{name}.yaml"),
+        PAGER.to_string(),
+    ));
+    assert_eq!(compiled.errors(), 0, "{:?}", compiled.diagnostics);
+    let pipeline = compiled.pipeline;
+    let dir = work_dir(name);
+    let binary = build(&pipeline, &dir);
+    let receiver = Receiver::start(ReceiverKind::HttpEndpoint {
+        access_key: Some("pager-key".into()),
+    })
+    .expect("receiver");
+    receiver.fail_until(Instant::now() + down_for);
+    let input = dir.join("alerts.jsonl");
+    let alerts: Vec<String> = (0..n)
+        .map(|i| format!("{{\"id\":{i},\"message\":\"disk {i} full\"}}"))
+        .collect();
+    std::fs::write(&input, alerts.join("\n") + "\n").expect("input");
+    let data_dir = dir.join("data");
+    let args = [
+        "--data-dir".to_string(),
+        data_dir.display().to_string(),
+        "--input".to_string(),
+        format!("detector={}", input.display()),
+    ];
+    let env = [
+        ("KIN_VAR_PAGER_URL".to_string(), receiver.url()),
+        ("KIN_SECRET_PAGER_KEY".to_string(), "pager-key".to_string()),
+    ];
+    let summary = run(&binary, &args, &env);
+    assert_eq!(receiver.violations(), Vec::<String>::new());
+    let accepted = receiver
+        .received()
+        .iter()
+        .flat_map(|r| lines(&r.data))
+        .collect();
+    let failed = objects(&data_dir, "kin-firehose", None)
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("pager/http-endpoint-failed/"))
+        .flat_map(|(_, content)| lines(&content))
+        .map(|line| {
+            let record: Value = serde_json::from_str(&line).expect("an error record");
+            assert_eq!(record["errorCode"], "HttpEndpoint.DestinationException");
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(record["rawData"].as_str().unwrap_or(""))
+                .expect("base64");
+            String::from_utf8_lossy(&raw).trim_end().to_string()
+        })
+        .collect();
+    (accepted, failed, summary)
+}
+
+/// The firehose's summary line: (records out, errors).
+fn firehose_line(summary: &str, name: &str) -> (u64, u64) {
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("firehose") && l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no summary line for {name}:\n{summary}"));
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .skip(2)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (numbers[2], numbers[4])
+}
+
+#[test]
+fn an_endpoint_down_for_less_than_the_retry_duration_gets_every_record() {
+    let (accepted, failed, summary) =
+        run_pager("pager-short-outage", 300, Duration::from_millis(1200));
+    let expected: Vec<String> = (0..300)
+        .map(|i| format!("{{\"id\":{i},\"message\":\"disk {i} full\"}}"))
+        .collect();
+    assert_eq!(counts(&accepted), counts(&expected), "{summary}");
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(firehose_line(&summary, "pager"), (300, 0), "{summary}");
+}
+
+#[test]
+fn an_endpoint_down_for_longer_than_the_retry_duration_leaves_every_record_in_the_error_output() {
+    let (accepted, failed, summary) =
+        run_pager("pager-long-outage", 300, Duration::from_secs(3600));
+    let expected: Vec<String> = (0..300)
+        .map(|i| format!("{{\"id\":{i},\"message\":\"disk {i} full\"}}"))
+        .collect();
+    assert!(accepted.is_empty());
+    assert_eq!(counts(&failed), counts(&expected), "{summary}");
+    assert_eq!(firehose_line(&summary, "pager"), (0, 300), "{summary}");
+}
