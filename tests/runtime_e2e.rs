@@ -88,28 +88,8 @@ fn build(pipeline: &Pipeline, dir: &Path) -> PathBuf {
         std::fs::write(file, text).expect("write");
     }
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--message-format=json", "--manifest-path"])
-        .arg(project.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir());
-    // `cargo test` gives this process the test crate's CARGO_PKG_*, CARGO_MANIFEST_* … variables;
-    // ring's build script tracks some of them, so inheriting them would make the generated build
-    // and the workspace's rebuild ring (and everything above it, DataFusion included) in turn.
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        let per_crate = [
-            "CARGO_PKG_",
-            "CARGO_MANIFEST_",
-            "CARGO_BIN_",
-            "CARGO_CRATE_",
-        ]
-        .iter()
-        .any(|prefix| name.starts_with(prefix));
-        if per_crate || name == "CARGO_PRIMARY_PACKAGE" || name == "CARGO_TARGET_TMPDIR" {
-            cargo.env_remove(name.as_ref());
-        }
-    }
+    let mut cargo = kin::emit::rust::cargo_build(&project, &target_dir());
+    cargo.arg("--message-format=json");
     let output = cargo.output().expect("cargo runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

@@ -63,12 +63,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         project.display(),
         target_dir.display()
     );
-    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(project.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target_dir);
+    let mut cargo = kin::emit::rust::cargo_build(&project, &target_dir);
     if args.release {
         cargo.arg("--release");
     }

@@ -89,10 +89,8 @@ fn build(spec: &str) -> PathBuf {
         }
     }
     eprintln!("building {} (release)…", project.display());
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--manifest-path"])
-        .arg(project.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
+    let status = kin::emit::rust::cargo_build(&project, &target_dir())
+        .arg("--release")
         .status()
         .expect("cargo runs");
     assert!(status.success(), "cargo build failed");

@@ -63,5 +63,39 @@ fn location_hash(location: &str) -> String {
     format!("{:08x}", hash as u32)
 }
 
+/// `cargo build --manifest-path PROJECT/Cargo.toml` into `target_dir`, without the per-crate
+/// variables cargo sets for the process that runs it (`CARGO_PKG_*`, `CARGO_MANIFEST_*`, …).
+///
+/// When kin runs under `cargo run` or `cargo test` it has those variables; ring's build script
+/// tracks some of them, so a build that inherited them would rebuild ring — and everything above
+/// it, DataFusion included — and the workspace's next build would rebuild it back.
+pub fn cargo_build(
+    project: &std::path::Path,
+    target_dir: &std::path::Path,
+) -> std::process::Command {
+    let mut cargo =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(project.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let per_crate = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_BIN_",
+            "CARGO_CRATE_",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+        if per_crate || name == "CARGO_PRIMARY_PACKAGE" || name == "CARGO_TARGET_TMPDIR" {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    cargo
+}
+
 #[cfg(test)]
 mod tests;
