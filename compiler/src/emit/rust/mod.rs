@@ -64,11 +64,13 @@ fn location_hash(location: &str) -> String {
 }
 
 /// `cargo build --manifest-path PROJECT/Cargo.toml` into `target_dir`, without the per-crate
-/// variables cargo sets for the process that runs it (`CARGO_PKG_*`, `CARGO_MANIFEST_*`, …).
+/// variables cargo sets for the process that runs it (`CARGO_PKG_*`, `CARGO_MANIFEST_*`,
+/// `OUT_DIR`, …).
 ///
 /// When kin runs under `cargo run` or `cargo test` it has those variables; ring's build script
-/// tracks some of them, so a build that inherited them would rebuild ring — and everything above
-/// it, DataFusion included — and the workspace's next build would rebuild it back.
+/// tracks some of them (`OUT_DIR` among them), so a build that inherited them would rebuild
+/// ring — and everything above it, DataFusion included — and the workspace's next build would
+/// rebuild it back.
 pub fn cargo_build(
     project: &std::path::Path,
     target_dir: &std::path::Path,
@@ -90,7 +92,8 @@ pub fn cargo_build(
         ]
         .iter()
         .any(|prefix| name.starts_with(prefix));
-        if per_crate || name == "CARGO_PRIMARY_PACKAGE" || name == "CARGO_TARGET_TMPDIR" {
+        let single = ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"];
+        if per_crate || single.contains(&name.as_ref()) {
             cargo.env_remove(name.as_ref());
         }
     }
