@@ -60,10 +60,7 @@ fn build(dir: &Path) -> PathBuf {
         std::fs::create_dir_all(file.parent().expect("has a parent")).expect("dir");
         std::fs::write(file, text).expect("write");
     }
-    let output = Command::new(env!("CARGO"))
-        .args(["build", "--manifest-path"])
-        .arg(project.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir())
+    let output = kin::emit::rust::cargo_build(&project, &target_dir())
         .output()
         .expect("cargo runs");
     assert!(
