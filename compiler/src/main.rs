@@ -404,6 +404,13 @@ pub(crate) fn write_files(
             print(&format!("{}\n", written.display()));
         }
     }
+    // A Rust project's vendored runtime: remove what an older kin wrote there.
+    for stale in kin::emit::rust::stale_runtime_files(dir, files) {
+        if let Err(err) = std::fs::remove_file(&stale) {
+            eprintln!("error: cannot remove {}: {err}", stale.display());
+            return Err(ExitCode::from(2));
+        }
+    }
     Ok(())
 }
 

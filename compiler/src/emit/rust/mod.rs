@@ -63,6 +63,34 @@ fn location_hash(location: &str) -> String {
     format!("{:08x}", hash as u32)
 }
 
+/// Files under `dir/kin-runtime/` that `files` (a project from [`rust_project`]) does not hold:
+/// what an older kin vendored there. Left in place, a renamed module (`stream.rs` →
+/// `stream/mod.rs`) would break the build, so the writer of a project removes them.
+pub fn stale_runtime_files(
+    dir: &std::path::Path,
+    files: &[(String, String)],
+) -> Vec<std::path::PathBuf> {
+    let wanted: std::collections::HashSet<std::path::PathBuf> =
+        files.iter().map(|(path, _)| dir.join(path)).collect();
+    let mut stale = Vec::new();
+    let mut pending = vec![dir.join("kin-runtime")];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(path);
+            } else if !wanted.contains(&path) {
+                stale.push(path);
+            }
+        }
+    }
+    stale.sort();
+    stale
+}
+
 /// `cargo build --manifest-path PROJECT/Cargo.toml` into `target_dir`, without the per-crate
 /// variables cargo sets for the process that runs it (`CARGO_PKG_*`, `CARGO_MANIFEST_*`,
 /// `OUT_DIR`, …).
