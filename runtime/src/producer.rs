@@ -231,7 +231,7 @@ impl Producer<'_> {
             }
             let buffer = buffer.freeze();
             let mut start = 0;
-            while let Some(end) = buffer[start..].iter().position(|&b| b == b'\n') {
+            while let Some(end) = memchr::memchr(b'\n', &buffer[start..]) {
                 let line = buffer.slice(start..start + end + 1);
                 start += end + 1;
                 if std::mem::take(&mut skip_header) || line.iter().all(|b| b.is_ascii_whitespace())
