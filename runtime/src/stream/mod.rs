@@ -252,7 +252,16 @@ pub struct Stream {
     /// no put is half done.
     closed: RwLock<bool>,
     data_signal: DataSignal,
+    /// The shard of each partition key seen so far (up to [`SHARD_CACHE_KEYS`] keys): an MD5
+    /// per record is a sixth of a replay's work, and most streams see a bounded set of keys.
+    shard_cache: Mutex<ShardCache>,
 }
+
+type ShardCache = HashMap<Box<str>, usize, ahash::RandomState>;
+
+/// Keys [`Stream::shard_cache`] remembers; past them it is only read (random keys would
+/// otherwise fill it for nothing).
+const SHARD_CACHE_KEYS: usize = 1 << 16;
 
 impl Stream {
     /// A stream over `store`, which must hold `config.shards` shards.
@@ -276,6 +285,7 @@ impl Stream {
             records_rejected: AtomicU64::new(0),
             closed: RwLock::new(false),
             data_signal: DataSignal::default(),
+            shard_cache: Mutex::new(ShardCache::default()),
         })
     }
 
@@ -328,8 +338,9 @@ impl Stream {
         }
         let mut results = Vec::with_capacity(entries.len());
         let mut routed: Vec<(usize, usize)> = Vec::with_capacity(entries.len());
+        let mut cache = lock(&self.shard_cache);
         for (index, entry) in entries.iter().enumerate() {
-            match self.route(index, entry) {
+            match self.route(index, entry, &mut cache) {
                 Ok(shard) => {
                     routed.push((shard, index));
                     results.push(Ok((shard, SequenceNumber(0))));
@@ -337,6 +348,7 @@ impl Stream {
                 Err(error) => results.push(Err(error)),
             }
         }
+        drop(cache);
         let mut rejected = (entries.len() - routed.len()) as u64;
         // (shard, index) pairs are unique, so an unstable sort keeps entry order within a shard.
         routed.sort_unstable();
@@ -399,7 +411,12 @@ impl Stream {
     }
 
     /// The shard a put entry goes to, or why it is refused. `index` is its place in the batch.
-    fn route(&self, index: usize, entry: &PutEntry) -> Result<usize, PutError> {
+    fn route(
+        &self,
+        index: usize,
+        entry: &PutEntry,
+        cache: &mut ShardCache,
+    ) -> Result<usize, PutError> {
         check_partition_key(index, &entry.partition_key)?;
         let size = entry.size();
         let max = self.config.max_record_bytes;
@@ -413,10 +430,17 @@ impl Stream {
                 self.config.name
             )));
         }
-        let hash = entry
-            .explicit_hash_key
-            .unwrap_or_else(|| hash_key(&entry.partition_key));
-        Ok(self.ranges.shard_for(hash))
+        if let Some(hash) = entry.explicit_hash_key {
+            return Ok(self.ranges.shard_for(hash));
+        }
+        if let Some(&shard) = cache.get(entry.partition_key.as_str()) {
+            return Ok(shard);
+        }
+        let shard = self.ranges.shard_for(hash_key(&entry.partition_key));
+        if cache.len() < SHARD_CACHE_KEYS {
+            cache.insert(entry.partition_key.as_str().into(), shard);
+        }
+        Ok(shard)
     }
 
     fn closed_error(&self) -> PutError {

@@ -75,6 +75,29 @@ fn same_partition_key_goes_to_the_same_shard_in_order() {
 }
 
 #[test]
+fn cached_shards_equal_the_md5_ranges_past_the_cache_size() {
+    // More distinct keys than the cache holds, each put twice (a hit the second time, or a miss
+    // once the cache is full): every record lands where the MD5 of its key says.
+    let stream = stream(7);
+    let ranges = ShardRanges::uniform(7);
+    let keys: Vec<String> = (0..SHARD_CACHE_KEYS + 5_000)
+        .map(|i| format!("session-{i}"))
+        .collect();
+    for _ in 0..2 {
+        let entries = keys.iter().map(|k| entry(k, "x")).collect();
+        let placed = accepted(stream.put(entries, 0));
+        for (key, (shard, _)) in keys.iter().zip(placed) {
+            assert_eq!(shard, ranges.shard_for(hash_key(key)), "key {key}");
+        }
+    }
+    // An explicit hash key still wins over a cached partition key.
+    let mut explicit = entry("session-1", "y");
+    explicit.explicit_hash_key = Some(u128::MAX);
+    let placed = accepted(stream.put(vec![explicit], 0));
+    assert_eq!(placed[0].0, 6);
+}
+
+#[test]
 fn explicit_hash_key_overrides_the_md5_of_the_partition_key() {
     let stream = stream(2);
     let mut low = entry("same", "a");
