@@ -60,7 +60,10 @@ pub fn parse(file: &SourceFile) -> Result<Node, Box<Diagnostic>> {
             kind: NodeKind::Map(Vec::new()),
         });
     }
-    let options = serde_saphyr::options!(duplicate_keys: DuplicateKeyPolicy::PassThrough);
+    let options = serde_saphyr::options!(
+        duplicate_keys: DuplicateKeyPolicy::PassThrough,
+        strict_booleans: true,
+    );
     match serde_saphyr::from_str_with_options::<RawNode>(&file.text, options) {
         Ok(raw) => Ok(raw.into_node(file)),
         Err(err) => Err(Box::new(syntax_error(file, &err))),
@@ -324,6 +327,29 @@ mod tests {
         assert_eq!(clicks[0].1.kind, NodeKind::Int(4));
         assert_eq!(file.line_col(clicks[0].1.span.start).line, 4);
         assert_eq!(file.slice(clicks[0].1.span), "4");
+    }
+
+    #[test]
+    fn only_true_and_false_are_booleans_as_in_yaml_1_2() {
+        // YAML 1.1 read `y`, `n`, `on`, `off`, `yes` and `no` as booleans: a field named `y`
+        // became "true". kin reads YAML 1.2's core schema.
+        let (_, node) = parse_str("y: n\non: off\nyes: no\nflag: true\nother: False\n");
+        let NodeKind::Map(entries) = &node.kind else {
+            panic!("map")
+        };
+        let names: Vec<&str> = entries.iter().map(|(k, _)| k.name.as_str()).collect();
+        assert_eq!(names, ["y", "on", "yes", "flag", "other"]);
+        let kinds: Vec<&NodeKind> = entries.iter().map(|(_, v)| &v.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                &NodeKind::Str("n".into()),
+                &NodeKind::Str("off".into()),
+                &NodeKind::Str("no".into()),
+                &NodeKind::Bool(true),
+                &NodeKind::Bool(false),
+            ]
+        );
     }
 
     #[test]
