@@ -1,7 +1,8 @@
-//! Helpers shared by kin's integration tests and benchmarks: paths and generated specs.
+//! Helpers shared by kin's integration tests and benchmarks: paths, generated specs and
+//! generated Rust projects.
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -90,4 +91,37 @@ pub fn load(path: &std::path::Path) -> kin::source::SourceFile {
         .display()
         .to_string();
     kin::source::SourceFile::new(name.trim_start_matches("../").to_string(), text)
+}
+
+/// Writes a generated Rust project (from `kin::emit::rust::rust_project`) into `project`:
+/// changed files only (so cargo rebuilds only what changed), and without the files an older
+/// kin vendored under `kin-runtime/`, as `kin run` writes it.
+pub fn write_project(project: &Path, files: &[(String, String)]) {
+    for (path, text) in files {
+        let file = project.join(path);
+        std::fs::create_dir_all(file.parent().expect("has a parent")).expect("dir");
+        if std::fs::read(&file).ok().as_deref() != Some(text.as_bytes()) {
+            std::fs::write(&file, text).expect("write");
+        }
+    }
+    for stale in kin::emit::rust::stale_runtime_files(project, files) {
+        std::fs::remove_file(stale).expect("remove a stale file");
+    }
+}
+
+/// Every file under `dir`, at any depth (none when it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
 }

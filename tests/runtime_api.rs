@@ -55,11 +55,10 @@ fn build(dir: &Path) -> PathBuf {
     let pipeline = kin_tests::compile_clean(&root().join("tests/api/pipeline.yaml"));
     let project = dir.join("project");
     let location = project.display().to_string();
-    for (path, text) in kin::emit::rust::rust_project(&pipeline, &location) {
-        let file = project.join(path);
-        std::fs::create_dir_all(file.parent().expect("has a parent")).expect("dir");
-        std::fs::write(file, text).expect("write");
-    }
+    kin_tests::write_project(
+        &project,
+        &kin::emit::rust::rust_project(&pipeline, &location),
+    );
     let output = kin::emit::rust::cargo_build(&project, &target_dir())
         .output()
         .expect("cargo runs");
@@ -174,18 +173,10 @@ fn interrupt(mut running: Running) -> String {
 /// Every line of every object under `DATA_DIR/s3/BUCKET/PREFIX`, counted.
 fn delivered(data_dir: &Path, bucket: &str, prefix: &str) -> BTreeMap<String, usize> {
     let mut lines = BTreeMap::new();
-    let mut pending = vec![data_dir.join("s3").join(bucket).join(prefix)];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).expect("a text object");
-            for line in text.lines() {
-                *lines.entry(line.to_string()).or_insert(0) += 1;
-            }
+    for path in kin_tests::files_under(&data_dir.join("s3").join(bucket).join(prefix)) {
+        let text = std::fs::read_to_string(&path).expect("a text object");
+        for line in text.lines() {
+            *lines.entry(line.to_string()).or_insert(0) += 1;
         }
     }
     lines

@@ -82,11 +82,10 @@ fn target_dir() -> PathBuf {
 fn build(pipeline: &Pipeline, dir: &Path) -> PathBuf {
     let project = dir.join("project");
     let location = project.display().to_string();
-    for (path, text) in kin::emit::rust::rust_project(pipeline, &location) {
-        let file = project.join(path);
-        std::fs::create_dir_all(file.parent().expect("has a parent")).expect("dir");
-        std::fs::write(file, text).expect("write");
-    }
+    kin_tests::write_project(
+        &project,
+        &kin::emit::rust::rust_project(pipeline, &location),
+    );
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let mut cargo = kin::emit::rust::cargo_build(&project, &target_dir());
     cargo.arg("--message-format=json");
@@ -373,25 +372,18 @@ fn stored_objects(
             .collect();
     }
     let base = data_dir.join("s3").join(bucket);
-    let mut out = Vec::new();
-    let mut pending = vec![base.clone()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
+    kin_tests::files_under(&base)
+        .into_iter()
+        .map(|path| {
             let bytes = std::fs::read(&path).expect("read object");
             let name = path
                 .strip_prefix(&base)
                 .expect("under the bucket")
                 .display()
                 .to_string();
-            out.push((name, bytes));
-        }
-    }
-    out
+            (name, bytes)
+        })
+        .collect()
 }
 
 /// Every object of `bucket`, decrypted and decompressed: (key, content).
@@ -1247,11 +1239,11 @@ fn security_splunk_runs_end_to_end() {
     });
 }
 
-#[test]
-fn s3_archive_runs_end_to_end() {
-    check_example(&Case {
+/// The s3-archive example over `records` access-log records.
+fn s3_archive(records: usize) -> Case {
+    Case {
         example: "s3-archive",
-        records: 2000,
+        records,
         step_ms: 50,
         choices: &[
             ("method", &["GET", "POST"]),
@@ -1259,7 +1251,12 @@ fn s3_archive_runs_end_to_end() {
         ],
         expected: &[],
         tables: "",
-    });
+    }
+}
+
+#[test]
+fn s3_archive_runs_end_to_end() {
+    check_example(&s3_archive(2000));
 }
 
 #[test]
@@ -1272,20 +1269,7 @@ fn s3_archive_runs_through_an_s3_endpoint() {
         println!("SKIPPED s3_archive_runs_through_an_s3_endpoint: set KIN_S3_ENDPOINT");
         return;
     };
-    check_example_with(
-        &Case {
-            example: "s3-archive",
-            records: 1000,
-            step_ms: 50,
-            choices: &[
-                ("method", &["GET", "POST"]),
-                ("product", &["compute", "storage"]),
-            ],
-            expected: &[],
-            tables: "",
-        },
-        Some(&url),
-    );
+    check_example_with(&s3_archive(1000), Some(&url));
 }
 
 /// A pipeline whose HTTP endpoint is down, for less or longer than its 2 s retry duration.

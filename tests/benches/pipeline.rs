@@ -81,17 +81,10 @@ fn build(spec: &str) -> PathBuf {
     assert_eq!(compiled.errors(), 0, "{:?}", compiled.diagnostics);
     let project = target_dir().join("kin-bench").join(&compiled.pipeline.name);
     let location = project.display().to_string();
-    let files = kin::emit::rust::rust_project(&compiled.pipeline, &location);
-    for (file, content) in &files {
-        let file = project.join(file);
-        std::fs::create_dir_all(file.parent().expect("parent")).expect("dir");
-        if std::fs::read(&file).ok().as_deref() != Some(content.as_bytes()) {
-            std::fs::write(&file, content).expect("write");
-        }
-    }
-    for stale in kin::emit::rust::stale_runtime_files(&project, &files) {
-        std::fs::remove_file(stale).expect("remove a stale file");
-    }
+    kin_tests::write_project(
+        &project,
+        &kin::emit::rust::rust_project(&compiled.pipeline, &location),
+    );
     eprintln!("building {} (release)…", project.display());
     let status = kin::emit::rust::cargo_build(&project, &target_dir())
         .arg("--release")

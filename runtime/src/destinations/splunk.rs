@@ -87,24 +87,25 @@ impl Splunk {
         body
     }
 
-    fn post(&self, path: &str, body: Vec<u8>) -> Result<(u16, Value), Failure> {
-        let url = format!("{}/services/collector/{path}", self.base);
-        let response = self
-            .client
-            .post(url)
+    /// `POST ENDPOINT/services/collector/PATH?channel=CH` with the token and channel headers.
+    fn request(&self, path: &str, body: Vec<u8>) -> reqwest::blocking::RequestBuilder {
+        self.client
+            .post(format!("{}/services/collector/{path}", self.base))
             .query(&[("channel", &self.channel)])
             .header("Authorization", format!("Splunk {}", self.config.token))
             .header("X-Splunk-Request-Channel", &self.channel)
             .body(body)
-            .send()
-            .map_err(|e| {
-                let code = if e.is_timeout() {
-                    "Splunk.ConnectionTimeout"
-                } else {
-                    "Splunk.InvalidEndpoint"
-                };
-                Failure::new(code, super::error_chain(&e))
-            })?;
+    }
+
+    fn post(&self, path: &str, body: Vec<u8>) -> Result<(u16, Value), Failure> {
+        let response = self.request(path, body).send().map_err(|e| {
+            let code = if e.is_timeout() {
+                "Splunk.ConnectionTimeout"
+            } else {
+                "Splunk.InvalidEndpoint"
+            };
+            Failure::new(code, super::error_chain(&e))
+        })?;
         let status = response.status().as_u16();
         let text = response.text().unwrap_or_default();
         let value = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
@@ -122,14 +123,8 @@ impl Splunk {
             let body = serde_json::json!({ "acks": [ack_id] })
                 .to_string()
                 .into_bytes();
-            let url = format!("{}/services/collector/ack", self.base);
             let acked = self
-                .client
-                .post(url)
-                .query(&[("channel", &self.channel)])
-                .header("Authorization", format!("Splunk {}", self.config.token))
-                .header("X-Splunk-Request-Channel", &self.channel)
-                .body(body)
+                .request("ack", body)
                 .send()
                 .ok()
                 .filter(|r| r.status().as_u16() == 200)
