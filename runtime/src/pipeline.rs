@@ -478,6 +478,28 @@ pub fn run(
         };
         handles.push((name.clone(), spawn(&name, move || node.run())?));
     }
+    // With --api, the API is one more writer of every stream, until the run stops. It registers
+    // before the producers start: a producer that finished first would otherwise close a
+    // stream the API still has to serve.
+    let api = match (&options.api, api_firehoses) {
+        (Some(api), Some(firehoses)) => {
+            let streams = wiring.streams.values().map(|e| {
+                crate::api::StreamEndpoint::new(
+                    e.stream.clone(),
+                    e.counters.clone(),
+                    e.writers.clone(),
+                )
+            });
+            let server = crate::api::serve(api, streams.collect(), firehoses, stop.clone())
+                .map_err(|e| format!("--api {}: {e}", api.addr))?;
+            notes.push(format!(
+                "the Kinesis and Firehose APIs were served on http://{}",
+                server.addr()
+            ));
+            Some(server)
+        }
+        _ => None,
+    };
     for (p, counters) in def.producers.into_iter().zip(producer_counters) {
         let mut target = wiring.target(p.to).ok_or_else(|| {
             format!(
@@ -508,26 +530,6 @@ pub fn run(
             })?,
         ));
     }
-    // With --api, the API is one more writer of every stream, until the run stops.
-    let api = match (&options.api, api_firehoses) {
-        (Some(api), Some(firehoses)) => {
-            let streams = wiring.streams.values().map(|e| {
-                crate::api::StreamEndpoint::new(
-                    e.stream.clone(),
-                    e.counters.clone(),
-                    e.writers.clone(),
-                )
-            });
-            let server = crate::api::serve(api, streams.collect(), firehoses, stop.clone())
-                .map_err(|e| format!("--api {}: {e}", api.addr))?;
-            notes.push(format!(
-                "the Kinesis and Firehose APIs were served on http://{}",
-                server.addr()
-            ));
-            Some(server)
-        }
-        _ => None,
-    };
     // Streams nobody writes to close now; the others close when their last writer finishes.
     let streams: Vec<Arc<Stream>> = wiring.streams.values().map(|e| e.stream.clone()).collect();
     for entry in wiring.streams.values() {
