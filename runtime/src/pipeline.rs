@@ -851,11 +851,12 @@ struct AnalyticsNode {
 impl AnalyticsNode {
     fn run(mut self) -> Result<(), String> {
         let mut engine = AnalyticsEngine::new(self.config.clone()).map_err(|e| e.to_string())?;
+        // Records are decoded into the columns the engine reads, not every field.
         let schemas: HashMap<String, _> = self
             .config
             .inputs
             .iter()
-            .map(|i| (i.table.clone(), i.schema.clone()))
+            .filter_map(|i| Some((i.table.clone(), engine.input_schema(&i.table)?)))
             .collect();
         // Each shard is a split: the input's watermark follows its slowest shard, and a shard
         // that delivers nothing for SHARD_IDLE_AFTER stops holding it back.
@@ -889,10 +890,13 @@ impl AnalyticsNode {
                     if let Some(seen) = heard[index].get_mut(shard) {
                         *seen = true;
                     }
-                    let batch = self.decode(schema, &records)?;
+                    let (batch, rows) = self.decode(schema, &records)?;
                     let step = engine
                         .push_split(&table, shard, batch)
                         .map_err(|e| e.to_string())?;
+                    self.write_late(&step.late, |position| {
+                        rows.get(position).and_then(|&i| records.get(i))
+                    })?;
                     self.emit(step)?;
                 }
             }
@@ -914,24 +918,31 @@ impl AnalyticsNode {
             }
         }
         let step = engine.finish().map_err(|e| e.to_string())?;
+        // The engine sorts rows out as late only when they are pushed.
+        self.write_late(&step.late, |_| None::<&StoredRecord>)?;
         self.emit(step)?;
         self.errors.flush().map_err(|e| e.to_string())
     }
 
-    /// The records as one Arrow batch; records that do not decode go to the error output.
+    /// The records as one Arrow batch, and for each of its rows the index of its record;
+    /// records that do not decode go to the error output.
     fn decode(
         &mut self,
         schema: &datafusion::arrow::datatypes::SchemaRef,
         records: &[StoredRecord],
-    ) -> Result<datafusion::arrow::record_batch::RecordBatch, String> {
+    ) -> Result<(datafusion::arrow::record_batch::RecordBatch, Vec<usize>), String> {
         let slices: Vec<&[u8]> = records.iter().map(|r| r.data.as_ref()).collect();
         if let Ok(batch) = analytics::decode_json(schema, &slices) {
-            return Ok(batch);
+            return Ok((batch, (0..records.len()).collect()));
         }
         let mut good = Vec::new();
-        for record in records {
+        let mut rows = Vec::new();
+        for (i, record) in records.iter().enumerate() {
             match analytics::decode_json(schema, &[record.data.as_ref()]) {
-                Ok(_) => good.push(record.data.as_ref()),
+                Ok(_) => {
+                    good.push(record.data.as_ref());
+                    rows.push(i);
+                }
                 Err(e) => {
                     self.errors
                         .write(
@@ -945,22 +956,38 @@ impl AnalyticsNode {
                 }
             }
         }
-        analytics::decode_json(schema, &good).map_err(|e| e.to_string())
+        let batch = analytics::decode_json(schema, &good).map_err(|e| e.to_string())?;
+        Ok((batch, rows))
     }
 
-    fn emit(&mut self, step: analytics::Step) -> Result<(), String> {
+    /// Writes late rows to the error output as the records they were read from (`record`
+    /// finds the record of a row's position in the batch pushed).
+    fn write_late<'r>(
+        &mut self,
+        late: &[analytics::Late],
+        record: impl Fn(usize) -> Option<&'r StoredRecord>,
+    ) -> Result<(), String> {
         let now = producer::now_ms();
-        for (table, batch) in &step.late {
-            for row in analytics::encode_json(batch).map_err(|e| e.to_string())? {
-                let message = format!(
-                    "the record arrived after the watermark passed its windows (input {table})"
-                );
+        for late in late {
+            let message = format!(
+                "the record arrived after the watermark passed its windows (input {})",
+                late.table
+            );
+            for &position in &late.positions {
+                let Some(raw) = record(position) else {
+                    return Err(format!("late row {position} has no record"));
+                };
                 self.errors
-                    .write(&row, "LateRecord", &message, now)
+                    .write(&raw.data, "LateRecord", &message, now)
                     .map_err(|e| e.to_string())?;
                 self.counters.add_late(1);
             }
         }
+        Ok(())
+    }
+
+    fn emit(&mut self, step: analytics::Step) -> Result<(), String> {
+        let now = producer::now_ms();
         let mut records = Vec::new();
         for batch in &step.output {
             for row in analytics::encode_json(batch).map_err(|e| e.to_string())? {

@@ -169,7 +169,7 @@ fn rows(batches: &[RecordBatch]) -> Vec<String> {
 }
 
 fn late_rows(step: &Step) -> Vec<String> {
-    let batches: Vec<RecordBatch> = step.late.iter().map(|(_, b)| b.clone()).collect();
+    let batches: Vec<RecordBatch> = step.late.iter().map(|l| l.rows.clone()).collect();
     rows(&batches)
 }
 
@@ -217,7 +217,8 @@ fn out_of_order_rows_within_the_watermark_count_and_late_rows_come_back_apart() 
     let step = push(&mut engine, "clicks", &[("a", 9, 58_000), ("b", 4, 62_000)]);
     assert!(step.output.is_empty());
     assert_eq!(late_rows(&step), ["a|9|58000"]);
-    assert_eq!(step.late[0].0, "clicks");
+    assert_eq!(step.late[0].table, "clicks");
+    assert_eq!(step.late[0].positions, [0], "the first row pushed");
     assert_eq!(engine.late_rows(), 1);
     assert_eq!(
         rows(&finish(&mut engine).output),
@@ -504,7 +505,103 @@ fn each_split_holds_the_watermark_back_until_it_catches_up() {
     push(&mut single, "clicks", &[("/a", 1, 5 * MINUTE)]);
     let step = push(&mut single, "clicks", &[("/a", 1, 10)]);
     assert_eq!(
-        step.late.iter().map(|(_, b)| b.num_rows()).sum::<usize>(),
+        step.late.iter().map(|l| l.rows.num_rows()).sum::<usize>(),
         1
     );
+}
+
+/// Clicks with two columns no query below reads but `SELECT *`.
+fn wide_clicks() -> Input {
+    Input {
+        name: "clicks",
+        fields: vec![
+            ("user_agent", Type::String, false),
+            ("page", Type::String, false),
+            ("country", Type::String, true),
+            ("duration_ms", Type::Int, false),
+            ("ts", Type::Timestamp, false),
+        ],
+        watermark_ms: 0,
+    }
+}
+
+/// A batch of wide clicks: (page, duration_ms, ts), with a user agent and a country each.
+fn wide_batch(rows: &[(&str, i64, i64)]) -> RecordBatch {
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|_| "Mozilla/5.0"),
+        )),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| (r.1 % 2 == 0).then_some("DE")),
+        )),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+        Arc::new(TimestampMillisecondArray::from_iter_values(
+            rows.iter().map(|r| r.2),
+        )),
+    ];
+    RecordBatch::try_new(schema_of(&record(&wide_clicks())), columns)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn input_columns(engine: &AnalyticsEngine) -> Vec<String> {
+    let schema = engine
+        .input_schema("clicks")
+        .unwrap_or_else(|| panic!("no input clicks"));
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+#[test]
+fn inputs_are_narrowed_to_the_columns_the_query_and_its_windows_read() {
+    let wide = [wide_clicks()];
+    assert_eq!(
+        input_columns(&engine(TUMBLE, &wide)),
+        ["page", "duration_ms", "ts"]
+    );
+    let count = "SELECT window_start, window_end, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end";
+    assert_eq!(input_columns(&engine(count, &wide)), ["ts"]);
+    // A session's key is read even where the query does not name it again.
+    let sessions = "SELECT window_start, window_end, COUNT(*) AS n FROM TABLE(SESSION(TABLE clicks PARTITION BY country, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY country, window_start, window_end";
+    assert_eq!(input_columns(&engine(sessions, &wide)), ["country", "ts"]);
+    let all = "SELECT * FROM clicks WHERE duration_ms > 1";
+    assert_eq!(
+        input_columns(&engine(all, &wide)),
+        ["user_agent", "page", "country", "duration_ms", "ts"]
+    );
+}
+
+#[test]
+fn a_narrowed_engine_takes_whole_batches_and_names_late_rows_by_position() {
+    let data = random_clicks(11, 6, 20_000);
+    let mut engine = engine(TUMBLE, &[wide_clicks()]);
+    let mut output = Vec::new();
+    for chunk in data.chunks(7) {
+        let step = engine
+            .push("clicks", wide_batch(chunk))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for late in &step.late {
+            assert_eq!(late.rows.num_columns(), 3, "the columns the engine reads");
+            let named: Vec<(&str, i64, i64)> = late.positions.iter().map(|&p| chunk[p]).collect();
+            assert_eq!(
+                rows(std::slice::from_ref(&late.rows)),
+                rows(&[batch(&named)])
+            );
+        }
+        output.extend(step.output);
+    }
+    output.extend(finish(&mut engine).output);
+    assert!(
+        engine.late_rows() > 0,
+        "20 s of disorder against a 0 s watermark"
+    );
+    // The same rows through an engine whose input has only those columns.
+    let mut narrow = self::engine(TUMBLE, &[clicks(0)]);
+    let mut expected = Vec::new();
+    for chunk in data.chunks(7) {
+        expected.extend(push(&mut narrow, "clicks", chunk).output);
+    }
+    expected.extend(finish(&mut narrow).output);
+    assert!(!expected.is_empty());
+    assert_eq!(rows(&output), rows(&expected));
+    assert_eq!(engine.late_rows(), narrow.late_rows());
 }

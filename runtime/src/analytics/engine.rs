@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
@@ -22,7 +22,17 @@ pub struct Step {
     pub output: Vec<RecordBatch>,
     /// Late rows, by input table: every window they belong to was already emitted (or they
     /// have no event time). They are not in any result.
-    pub late: Vec<(String, RecordBatch)>,
+    pub late: Vec<Late>,
+}
+
+/// The late rows of one pushed batch.
+#[derive(Debug)]
+pub struct Late {
+    pub table: String,
+    /// The rows, in the columns the engine reads of the input ([`AnalyticsEngine::input_schema`]).
+    pub rows: RecordBatch,
+    /// Their positions in the batch pushed, ascending: the caller can name the records.
+    pub positions: Vec<usize>,
 }
 
 /// Runs one analytics node's SQL incrementally; see the module documentation of [`super`].
@@ -45,6 +55,14 @@ impl AnalyticsEngine {
             });
         }
         let query = Query::new(&config)?;
+        // Decode and buffer only what the query reads: plan again over the narrowed inputs.
+        let (config, query) = match narrowed(&config, &query) {
+            Some(narrow) => {
+                let query = Query::new(&narrow)?;
+                (narrow, query)
+            }
+            None => (config, query),
+        };
         let inputs = config
             .inputs
             .into_iter()
@@ -90,6 +108,16 @@ impl AnalyticsEngine {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The columns of input `table` the engine reads: those the query reads, its event time and
+    /// its SESSION keys, in the configured schema's order. Batches pushed need only these (other
+    /// columns are dropped), so a caller decoding records can skip the rest.
+    pub fn input_schema(&self, table: &str) -> Option<SchemaRef> {
+        self.inputs
+            .iter()
+            .find(|i| i.spec.table == table)
+            .map(|i| Arc::clone(&i.spec.schema))
     }
 
     /// The query's watermark: every window ending by it has been emitted.
@@ -159,9 +187,13 @@ impl AnalyticsEngine {
         let late = self.inputs[index]
             .admit(batch, split, self.watermark)
             .map_err(|e| self.arrow_error(e))?;
-        if let Some(late) = late {
-            self.late_rows += late.num_rows() as u64;
-            step.late.push((table.to_string(), late));
+        if let Some((rows, positions)) = late {
+            self.late_rows += rows.num_rows() as u64;
+            step.late.push(Late {
+                table: table.to_string(),
+                rows,
+                positions,
+            });
         }
         if self.query.shape == Shape::Windowed {
             let watermark = self.query_watermark();
@@ -225,6 +257,45 @@ fn arrow_error(analytics: &str, e: ArrowError) -> AnalyticsError {
         analytics: analytics.to_string(),
         message: e.to_string(),
     }
+}
+
+/// `config` with each input narrowed to the columns `query` (planned over `config`) reads, plus
+/// those the engine needs (event times, SESSION keys); `None` when no input narrows. An input
+/// whose every column is read, or none, keeps its schema.
+fn narrowed(config: &AnalyticsConfig, query: &Query) -> Option<AnalyticsConfig> {
+    let mut narrowed = config.clone();
+    let mut changed = false;
+    for input in &mut narrowed.inputs {
+        let Some(mut names) = query.columns_read(&input.table) else {
+            continue;
+        };
+        let mut all = false;
+        for window in config.windows.iter().filter(|w| w.table == input.table) {
+            if let Some(session) = &window.session_table {
+                match query.columns_read(session) {
+                    Some(read) => names.extend(read),
+                    None => all = true,
+                }
+            }
+            names.extend(window.partition_by.iter().cloned());
+            names.push(window.time_column.clone());
+        }
+        names.extend(input.event_time.iter().cloned());
+        let fields: Vec<FieldRef> = input
+            .schema
+            .fields()
+            .iter()
+            .filter(|f| names.contains(f.name()))
+            .cloned()
+            .collect();
+        if all || fields.is_empty() || fields.len() == input.schema.fields().len() {
+            continue;
+        }
+        let metadata = input.schema.metadata().clone();
+        input.schema = Arc::new(Schema::new_with_metadata(fields, metadata));
+        changed = true;
+    }
+    changed.then_some(narrowed)
 }
 
 /// `batch` in `schema`: its columns by name, cast where the types differ.

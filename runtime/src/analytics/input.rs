@@ -132,14 +132,14 @@ impl Input {
     }
 
     /// Buffers the rows of `batch` (read from `split`) that are not late at `watermark`;
-    /// returns the late ones: rows without an event time, or whose every window ended by the
-    /// watermark.
+    /// returns the late ones, with their positions in `batch`: rows without an event time, or
+    /// whose every window ended by the watermark.
     pub fn admit(
         &mut self,
         batch: RecordBatch,
         split: usize,
         watermark: i64,
-    ) -> Result<Option<RecordBatch>, ArrowError> {
+    ) -> Result<Option<(RecordBatch, Vec<usize>)>, ArrowError> {
         let times = match self.time_index {
             Some(i) => Some(event_times(&batch, i)?),
             None => None,
@@ -171,7 +171,15 @@ impl Input {
         let kept = compute::filter_record_batch(&batch, &on_time)?;
         let kept_ts = compute::filter(&ts, &on_time)?.as_primitive().clone();
         self.buffer.push(kept, Some(kept_ts));
-        Ok(Some(compute::filter_record_batch(&batch, &late)?))
+        let positions = late
+            .iter()
+            .enumerate()
+            .filter_map(|(i, late)| (late == Some(true)).then_some(i))
+            .collect();
+        Ok(Some((
+            compute::filter_record_batch(&batch, &late)?,
+            positions,
+        )))
     }
 
     /// Whether some buffered row belongs to a window that ends by `upto`.

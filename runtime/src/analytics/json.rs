@@ -12,6 +12,7 @@ use datafusion::arrow::json::{LineDelimitedWriter, ReaderBuilder, WriterBuilder}
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use super::error::AnalyticsError;
+use super::json_flat;
 
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -28,6 +29,11 @@ pub fn decode_json(schema: &SchemaRef, records: &[&[u8]]) -> Result<RecordBatch,
     let read_schema = binary_as_text(schema);
     let batch = match decode(&read_schema, records) {
         Ok(batch) => batch,
+        Err(
+            e @ AnalyticsError::Json {
+                record: Some(_), ..
+            },
+        ) => return Err(e),
         Err(e) => return Err(locate(&read_schema, records).unwrap_or(e)),
     };
     binary_from_base64(batch, schema)
@@ -54,6 +60,9 @@ fn is_binary(ty: &DataType) -> bool {
 }
 
 fn decode(schema: &SchemaRef, records: &[&[u8]]) -> Result<RecordBatch, AnalyticsError> {
+    if let Some(decoded) = json_flat::decode(schema, records) {
+        return decoded.map_err(|e| json_error(e.record, e.message));
+    }
     let mut decoder = ReaderBuilder::new(Arc::clone(schema))
         .with_batch_size(records.len().max(1))
         .build_decoder()

@@ -37,12 +37,13 @@ mod engine;
 mod error;
 mod input;
 mod json;
+mod json_flat;
 mod query;
 mod session;
 mod shape;
 mod swap;
 
 pub use config::{AnalyticsConfig, InputSpec, WindowKind, WindowSpec};
-pub use engine::{AnalyticsEngine, Step};
+pub use engine::{AnalyticsEngine, Late, Step};
 pub use error::AnalyticsError;
 pub use json::{decode_json, encode_json};

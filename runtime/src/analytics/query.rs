@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::AtomicI64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::compute::{can_cast_types, cast_with_options, CastOptions};
@@ -23,7 +23,7 @@ use super::config::AnalyticsConfig;
 use super::error::AnalyticsError;
 use super::session::session_schema;
 use super::shape::{self, Scan, Shape, WindowFilter};
-use super::swap::{Bound, Contents, SwapTable};
+use super::swap::{Bound, Contents, Reads, SwapTable};
 use super::WindowKind;
 
 /// One analytics node's query, planned.
@@ -34,6 +34,8 @@ pub(super) struct Query {
     task: Arc<TaskContext>,
     /// The contents of every table the SQL may read, by name.
     tables: HashMap<String, Contents>,
+    /// Each table's schema and the columns the plan reads of it.
+    reads: HashMap<String, (SchemaRef, Arc<Mutex<Reads>>)>,
     /// The bounds of the windows a run emits: `after < window_end <= upto`.
     after: Arc<AtomicI64>,
     upto: Arc<AtomicI64>,
@@ -59,9 +61,17 @@ impl Query {
             })?;
         let ctx = context();
         let mut tables = HashMap::new();
+        let mut reads = HashMap::new();
+        let mut add = |name: &str, schema: SchemaRef| -> Result<(), AnalyticsError> {
+            let table = SwapTable::new(Arc::clone(&schema));
+            tables.insert(name.to_string(), table.contents());
+            reads.insert(name.to_string(), (schema, table.reads()));
+            ctx.register_table(name, Arc::new(table))
+                .map(|_| ())
+                .map_err(query_error)
+        };
         for input in &config.inputs {
-            let contents = register(&ctx, &input.table, Arc::clone(&input.schema));
-            tables.insert(input.table.clone(), contents.map_err(query_error)?);
+            add(&input.table, Arc::clone(&input.schema))?;
         }
         let mut session_tables = Vec::new();
         for window in &config.windows {
@@ -71,8 +81,7 @@ impl Query {
             ) else {
                 continue;
             };
-            let contents = register(&ctx, name, session_schema(&input.schema));
-            tables.insert(name.clone(), contents.map_err(query_error)?);
+            add(name, session_schema(&input.schema))?;
             session_tables.push(name.clone());
         }
         let (after, upto) = (
@@ -128,6 +137,7 @@ impl Query {
             plan,
             task: state.task_ctx(),
             tables,
+            reads,
             after,
             upto,
             columns,
@@ -171,6 +181,23 @@ impl Query {
             .filter(|b| b.num_rows() > 0)
             .map(|b| self.conform(b))
             .collect()
+    }
+
+    /// The columns of `table` the plan reads, by name, in the table's order; `None` when it
+    /// reads every column (or has no such table).
+    pub fn columns_read(&self, table: &str) -> Option<Vec<String>> {
+        let (schema, reads) = self.reads.get(table)?;
+        let reads = reads.lock().ok()?;
+        if reads.all {
+            return None;
+        }
+        Some(
+            reads
+                .columns
+                .iter()
+                .filter_map(|&i| schema.fields().get(i).map(|f| f.name().clone()))
+                .collect(),
+        )
     }
 
     fn error(&self, message: String) -> AnalyticsError {
@@ -224,18 +251,6 @@ fn context() -> SessionContext {
     options.optimizer.enable_topk_dynamic_filter_pushdown = false;
     options.optimizer.enable_aggregate_dynamic_filter_pushdown = false;
     SessionContext::new_with_config(config)
-}
-
-/// Registers a table whose contents each run sets; returns the handle to them.
-fn register(
-    ctx: &SessionContext,
-    name: &str,
-    schema: SchemaRef,
-) -> Result<Contents, DataFusionError> {
-    let table = SwapTable::new(schema);
-    let contents = table.contents();
-    ctx.register_table(name, Arc::new(table))?;
-    Ok(contents)
 }
 
 /// For each output field, the index of the plan column of the same name.

@@ -2,6 +2,7 @@
 //! plans its query once and, before each run, puts the rows of that run into these tables.
 //! Also the two functions the window filter reads the run's bounds from.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -29,11 +30,21 @@ use datafusion::physical_plan::{
 /// The rows of one table for the current run.
 pub(super) type Contents = Arc<Mutex<Vec<RecordBatch>>>;
 
+/// The columns the scans of a table were planned to read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Reads {
+    /// A scan reads every column.
+    pub all: bool,
+    /// The columns (schema indices) the other scans read.
+    pub columns: BTreeSet<usize>,
+}
+
 /// A table whose scans read its contents when they execute, not when they are planned.
 #[derive(Debug)]
 pub(super) struct SwapTable {
     schema: SchemaRef,
     contents: Contents,
+    reads: Arc<Mutex<Reads>>,
 }
 
 impl SwapTable {
@@ -41,11 +52,17 @@ impl SwapTable {
         SwapTable {
             schema,
             contents: Contents::default(),
+            reads: Arc::default(),
         }
     }
 
     pub fn contents(&self) -> Contents {
         Arc::clone(&self.contents)
+    }
+
+    /// What the scans planned so far read, kept up to date by later plans.
+    pub fn reads(&self) -> Arc<Mutex<Reads>> {
+        Arc::clone(&self.reads)
     }
 }
 
@@ -75,6 +92,12 @@ impl TableProvider for SwapTable {
         'life3: 'async_trait,
         Self: 'async_trait,
     {
+        if let Ok(mut reads) = self.reads.lock() {
+            match projection {
+                Some(columns) => reads.columns.extend(columns.iter().copied()),
+                None => reads.all = true,
+            }
+        }
         let scan = SwapExec::new(
             Arc::clone(&self.contents),
             &self.schema,
