@@ -191,8 +191,13 @@ struct Buffer {
 
 impl Buffer {
     fn new(arrival_ms: i64) -> Buffer {
+        Buffer::reusing(Vec::new(), arrival_ms)
+    }
+
+    /// A buffer whose bytes go into `data` (empty), the allocation of a delivered buffer.
+    fn reusing(data: Vec<u8>, arrival_ms: i64) -> Buffer {
         Buffer {
-            data: Vec::new(),
+            data,
             records: 0,
             first_ms: arrival_ms,
             oldest_ms: arrival_ms,
@@ -215,6 +220,9 @@ pub struct Firehose {
     buffers: HashMap<Vec<String>, Buffer>,
     error_buffers: HashMap<ErrorOutputType, Buffer>,
     counters: FirehoseCounters,
+    /// The emptied allocation of the last data buffer delivered, for the next one: a buffer of
+    /// up to 128 MiB then fills memory that is already mapped.
+    spare: Vec<u8>,
 }
 
 impl fmt::Debug for Firehose {
@@ -278,6 +286,7 @@ impl Firehose {
             buffers: HashMap::new(),
             error_buffers: HashMap::new(),
             counters: FirehoseCounters::default(),
+            spare: Vec::new(),
         })
     }
 
@@ -396,10 +405,12 @@ impl Firehose {
         }
         let buffer = match self.buffers.get_mut(key) {
             Some(buffer) => buffer,
-            None => self
-                .buffers
-                .entry(key.to_vec())
-                .or_insert_with(|| Buffer::new(arrival_ms)),
+            None => {
+                let data = std::mem::take(&mut self.spare);
+                self.buffers
+                    .entry(key.to_vec())
+                    .or_insert_with(|| Buffer::reusing(data, arrival_ms))
+            }
         };
         buffer.push(data, arrival_ms);
         let full = buffer.data.len() as u64 >= self.config.buffer_bytes;
@@ -536,6 +547,9 @@ impl Firehose {
                 self.counters.bytes_delivered += buffer.data.len() as u64;
                 self.counters.objects_written += 1;
                 self.counters.object_bytes_written += written;
+                let mut data = buffer.data;
+                data.clear();
+                self.spare = data;
                 Ok(())
             }
             Err(e) => {

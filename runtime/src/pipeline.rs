@@ -128,53 +128,53 @@ pub struct Summary {
 }
 
 /// The text of a partition key value: strings as they are, numbers and others as written.
-pub fn key_text<T: KeyText + ?Sized>(value: &T) -> String {
+pub fn key_text<T: KeyText + ?Sized>(value: &T) -> Arc<str> {
     value.key_text()
 }
 
 pub trait KeyText {
-    fn key_text(&self) -> String;
+    fn key_text(&self) -> Arc<str>;
 }
 
 impl KeyText for std::borrow::Cow<'_, str> {
-    fn key_text(&self) -> String {
-        self.to_string()
+    fn key_text(&self) -> Arc<str> {
+        Arc::from(&**self)
     }
 }
 
 impl KeyText for i64 {
-    fn key_text(&self) -> String {
-        self.to_string()
+    fn key_text(&self) -> Arc<str> {
+        self.to_string().into()
     }
 }
 
 impl KeyText for f64 {
-    fn key_text(&self) -> String {
-        self.to_string()
+    fn key_text(&self) -> Arc<str> {
+        self.to_string().into()
     }
 }
 
 impl KeyText for bool {
-    fn key_text(&self) -> String {
-        self.to_string()
+    fn key_text(&self) -> Arc<str> {
+        self.to_string().into()
     }
 }
 
 impl KeyText for crate::records::Timestamp {
-    fn key_text(&self) -> String {
-        crate::records::format_timestamp(self.0)
+    fn key_text(&self) -> Arc<str> {
+        crate::records::format_timestamp(self.0).into()
     }
 }
 
 impl KeyText for crate::records::Date {
-    fn key_text(&self) -> String {
-        crate::records::format_date(self.0 as i64 * 86_400_000)
+    fn key_text(&self) -> Arc<str> {
+        crate::records::format_date(self.0 as i64 * 86_400_000).into()
     }
 }
 
 impl<const P: u8, const S: u8> KeyText for crate::records::Decimal<P, S> {
-    fn key_text(&self) -> String {
-        self.0.clone()
+    fn key_text(&self) -> Arc<str> {
+        self.0.as_str().into()
     }
 }
 
@@ -993,7 +993,7 @@ impl AnalyticsNode {
             for row in analytics::encode_json(batch).map_err(|e| e.to_string())? {
                 let partition_key = match self.target.key_path() {
                     Some(path) => match json_keys(&row, &[path]) {
-                        Ok(mut keys) => keys.pop(),
+                        Ok(mut keys) => keys.pop().map(Arc::from),
                         Err(reason) => {
                             self.errors
                                 .write(&row, "PartitionKeyMissing", &reason, now)

@@ -19,7 +19,7 @@ use crate::metrics::Counters;
 
 /// Checks one record (its bytes, newline included) against the schema and returns the
 /// partition key its stream asks for (`None` for a firehose or a random key).
-pub type CheckFn = fn(&[u8]) -> Result<Option<String>, String>;
+pub type CheckFn = fn(&[u8]) -> Result<Option<Arc<str>>, String>;
 /// Writes one synthetic, schema-valid record (newline included).
 pub type GenerateFn = fn(&mut Synth, &mut Vec<u8>);
 
@@ -46,7 +46,7 @@ pub enum Input {
 /// One accepted record on its way into a stream or firehose.
 #[derive(Clone, Debug)]
 pub struct Accepted {
-    pub partition_key: Option<String>,
+    pub partition_key: Option<Arc<str>>,
     pub data: bytes::Bytes,
 }
 
@@ -129,8 +129,8 @@ impl Synth {
 }
 
 /// A random partition key for streams with `partition_key: random`.
-pub fn random_key() -> String {
-    format!("{:032x}", rand::random::<u128>())
+pub fn random_key() -> Arc<str> {
+    format!("{:032x}", rand::random::<u128>()).into()
 }
 
 /// Writes rejected records as Firehose error records to `DIR/<start>-<uuid>.json`, creating the
@@ -330,10 +330,10 @@ impl Producer<'_> {
 mod tests {
     use super::*;
 
-    fn check(data: &[u8]) -> Result<Option<String>, String> {
+    fn check(data: &[u8]) -> Result<Option<Arc<str>>, String> {
         let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
         match value.get("k").and_then(|k| k.as_str()) {
-            Some(k) => Ok(Some(k.to_string())),
+            Some(k) => Ok(Some(k.into())),
             None => Err("missing field `k`".into()),
         }
     }
@@ -405,7 +405,7 @@ mod tests {
         let kept: Vec<_> = sink
             .0
             .iter()
-            .map(|r| r.partition_key.clone().unwrap_or_default())
+            .map(|r| r.partition_key.as_deref().unwrap_or_default().to_string())
             .collect();
         assert_eq!(kept, ["a", "b"]);
         assert!(sink.0.iter().all(|r| r.data.ends_with(b"\n")));
@@ -450,7 +450,7 @@ mod tests {
         let kept: Vec<String> = sink
             .0
             .iter()
-            .map(|r| r.partition_key.clone().unwrap_or_default())
+            .map(|r| r.partition_key.as_deref().unwrap_or_default().to_string())
             .collect();
         assert_eq!(kept.len(), keys.len());
         assert!(kept == keys, "records lost, split or reordered");

@@ -43,7 +43,7 @@ pub const MAX_SHARDS: usize = 100_000;
 /// One record of a put, as a `PutRecordsRequestEntry`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutEntry {
-    pub partition_key: String,
+    pub partition_key: Arc<str>,
     /// Overrides the MD5 of the partition key when choosing the shard.
     pub explicit_hash_key: Option<u128>,
     pub data: Bytes,
@@ -51,7 +51,7 @@ pub struct PutEntry {
 
 impl PutEntry {
     /// An entry routed by the MD5 of its partition key.
-    pub fn new(partition_key: impl Into<String>, data: impl Into<Bytes>) -> PutEntry {
+    pub fn new(partition_key: impl Into<Arc<str>>, data: impl Into<Bytes>) -> PutEntry {
         PutEntry {
             partition_key: partition_key.into(),
             explicit_hash_key: None,
@@ -382,7 +382,7 @@ impl Stream {
                 let entry = &mut entries[index];
                 bytes += entry.size() as u64;
                 NewRecord {
-                    partition_key: Arc::from(std::mem::take(&mut entry.partition_key)),
+                    partition_key: std::mem::take(&mut entry.partition_key),
                     data: std::mem::take(&mut entry.data),
                 }
             })
@@ -433,12 +433,12 @@ impl Stream {
         if let Some(hash) = entry.explicit_hash_key {
             return Ok(self.ranges.shard_for(hash));
         }
-        if let Some(&shard) = cache.get(entry.partition_key.as_str()) {
+        if let Some(&shard) = cache.get(&*entry.partition_key) {
             return Ok(shard);
         }
         let shard = self.ranges.shard_for(hash_key(&entry.partition_key));
         if cache.len() < SHARD_CACHE_KEYS {
-            cache.insert(entry.partition_key.as_str().into(), shard);
+            cache.insert((&*entry.partition_key).into(), shard);
         }
         Ok(shard)
     }

@@ -116,7 +116,7 @@ fn producer_items(pipeline: &Pipeline) -> Vec<TokenStream> {
         let ty = type_ident(&schema.value);
         let key = partition_key(pipeline, &to.value, record);
         items.push(quote! {
-            fn #check(data: &[u8]) -> Result<Option<String>, String> {
+            fn #check(data: &[u8]) -> Result<Option<std::sync::Arc<str>>, String> {
                 let record = #ty::decode(data)?;
                 #key
             }

@@ -163,13 +163,13 @@ fn prepare(
         Some(records) => records
             .into_iter()
             .map(|r| PutEntry {
-                partition_key: r.partition_key,
+                partition_key: r.partition_key.into(),
                 explicit_hash_key: Some(hash),
                 data: r.data.into(),
             })
             .collect(),
         None => vec![PutEntry {
-            partition_key: key.to_string(),
+            partition_key: key.into(),
             explicit_hash_key: Some(hash),
             data: data.into(),
         }],
