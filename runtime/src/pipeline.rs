@@ -632,7 +632,7 @@ fn plan_deliveries(
                 resolver
                     .errors
                     .is_empty()
-                    .then(|| Firehose::new(config, sink()).map(Delivery::S3))
+                    .then(|| Firehose::in_background(config, sink()).map(Delivery::S3))
             }
             Some(def) => {
                 let resolved = def.resolve(&mut resolver);

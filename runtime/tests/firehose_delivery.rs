@@ -565,3 +565,103 @@ fn throughput(compression: Compression) {
         sink.objects().len()
     );
 }
+
+#[test]
+fn a_background_writer_writes_what_the_caller_would() {
+    let run = |background: bool| {
+        let sink = MemorySink::new();
+        let mut config = config(4096, 30_000);
+        config.compression = Compression::Gzip;
+        let mut f = match background {
+            true => Firehose::in_background(config, Box::new(sink.clone())),
+            false => Firehose::new(config, Box::new(sink.clone())),
+        }
+        .expect("config");
+        let mut rng = Lcg(11);
+        let mut input = Vec::new();
+        let mut now = T0;
+        for i in 0..5_000 {
+            let r = record(i, 12 + rng.below(300) as usize);
+            f.put(&r, None, now).expect("put");
+            input.extend_from_slice(&r);
+            now += rng.below(20) as i64;
+            if rng.below(50) == 0 {
+                f.tick(now).expect("tick");
+            }
+            assert_balanced(f.counters());
+        }
+        f.put(&vec![b'x'; MAX_RECORD_BYTES + 1], None, now)
+            .expect("an error record");
+        f.flush(now).expect("flush");
+        let objects = sink.objects();
+        let data: Vec<u8> = objects
+            .iter()
+            .filter(|o| o.key.starts_with("raw/"))
+            .flat_map(|o| gunzip(&o.body))
+            .collect();
+        assert_eq!(data, input);
+        let c = f.counters();
+        assert_eq!((c.records_buffered, c.bytes_buffered, c.errors), (0, 0, 1));
+        assert_eq!(c.error_objects_written, 1);
+        (c, objects.len())
+    };
+    let (here, objects_here) = run(false);
+    let (background, objects_background) = run(true);
+    assert_eq!(objects_here, objects_background);
+    assert_eq!(
+        FirehoseCounters {
+            object_bytes_written: 0,
+            ..here
+        },
+        FirehoseCounters {
+            object_bytes_written: 0,
+            ..background
+        }
+    );
+}
+
+/// Takes 5 ms per write.
+struct Slow<S>(S);
+
+impl<S: ObjectSink> ObjectSink for Slow<S> {
+    fn put_object(&mut self, bucket: &str, key: &str, body: &[u8]) -> std::io::Result<()> {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        self.0.put_object(bucket, key, body)
+    }
+}
+
+#[test]
+fn a_background_writer_keeps_failed_buffers_in_order_and_loses_nothing() {
+    let inner = MemorySink::new();
+    // Slow writes: the next buffers queue up behind the one whose write fails.
+    let sink = Slow(Flaky {
+        failures: 1,
+        inner: inner.clone(),
+    });
+    // 30-byte buffers: every 40-byte record fills one and is written on its own.
+    let mut f = Firehose::in_background(config(30, 60_000), Box::new(sink)).expect("config");
+    let mut input = Vec::new();
+    let mut errors = 0;
+    for i in 0..40 {
+        let r = record(i, 40);
+        errors += usize::from(f.put(&r, None, T0 + i as i64).is_err());
+        input.extend_from_slice(&r);
+        assert_balanced(f.counters());
+    }
+    let mut flushes = 0;
+    while f.flush(T0 + MINUTE).is_err() {
+        errors += 1;
+        flushes += 1;
+        assert!(flushes < 5, "the sink works again after one failure");
+    }
+    assert!(errors > 0, "the failures are reported");
+    let written: Vec<u8> = inner
+        .objects()
+        .iter()
+        .flat_map(|o| o.body.clone())
+        .collect();
+    assert_eq!(written, input, "every record, once, in order");
+    let c = f.counters();
+    assert_eq!((c.records_delivered, c.records_buffered), (40, 0));
+    assert_balanced(c);
+}

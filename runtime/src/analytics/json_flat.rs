@@ -57,16 +57,23 @@ pub(super) fn decode(
 ) -> Option<Result<RecordBatch, RecordError>> {
     let mut columns = columns(schema, records.len())?;
     for (index, record) in records.iter().enumerate() {
-        let mut reader = serde_json::Deserializer::from_slice(record);
-        let read = Row {
-            columns: &mut columns,
-        }
-        .deserialize(&mut reader)
-        .and_then(|()| reader.end());
-        if let Err(e) = read {
+        // One UTF-8 check of the whole record is cheaper than serde_json's check of each
+        // string it reads from bytes.
+        let read = std::str::from_utf8(record)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                let mut reader = serde_json::Deserializer::from_str(text);
+                Row {
+                    columns: &mut columns,
+                }
+                .deserialize(&mut reader)
+                .and_then(|()| reader.end())
+                .map_err(|e| e.to_string())
+            });
+        if let Err(message) = read {
             return Some(Err(RecordError {
                 record: Some(index),
-                message: e.to_string(),
+                message,
             }));
         }
     }
@@ -336,7 +343,7 @@ mod tests {
     #[test]
     fn bad_records_are_named_by_index_and_field() {
         let schema = schema();
-        let cases: [(&[u8], &str); 10] = [
+        let cases: [(&[u8], &str); 11] = [
             (b"{\"score\":1,\"ts\":0}", "missing field `page`"),
             (
                 b"{\"page\":null,\"score\":1,\"ts\":0}",
@@ -365,6 +372,10 @@ mod tests {
             ),
             (b"[\"/\",1,0]", "a JSON object"),
             (b"{\"page\":\"/\",\"score\":1,\"ts\":0", "EOF"),
+            (
+                b"{\"page\":\"/\xff\",\"score\":1,\"ts\":0}",
+                "invalid utf-8",
+            ),
         ];
         for (record, expected) in cases {
             let good: &[u8] = b"{\"page\":\"/\",\"score\":1,\"ts\":0}";

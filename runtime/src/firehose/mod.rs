@@ -19,15 +19,18 @@
 //! Error objects are JSON lines, uncompressed (so they have no extension) and encrypted like
 //! data objects when the stream is.
 
-use std::borrow::Cow;
+mod writer;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 
 use crate::compress::{CompressError, Compression};
-use crate::encrypt::{encrypt, EncryptError, LocalKey};
+use crate::encrypt::{EncryptError, LocalKey};
 use crate::errors::ErrorRecord;
 use crate::s3::{unsafe_partition_value, ObjectNamer, ObjectSink};
+
+use writer::{Background, Job, Writer};
 
 /// Firehose's record size limit: 1,000 KiB.
 pub const MAX_RECORD_BYTES: usize = 1000 * 1024;
@@ -209,6 +212,39 @@ impl Buffer {
         self.records += 1;
         self.oldest_ms = self.oldest_ms.min(arrival_ms);
     }
+
+    /// This buffer (one that could not be delivered) with the records of `newer` after it.
+    fn followed_by(mut self, newer: Option<Buffer>) -> Buffer {
+        if let Some(newer) = newer {
+            self.data.extend_from_slice(&newer.data);
+            self.records += newer.records;
+            self.first_ms = self.first_ms.min(newer.first_ms);
+            self.oldest_ms = self.oldest_ms.min(newer.oldest_ms);
+        }
+        self
+    }
+}
+
+/// What a job written for a buffer was, to account for it when it is done.
+enum Origin {
+    Data {
+        key: Vec<String>,
+        records: u64,
+        first_ms: i64,
+        oldest_ms: i64,
+    },
+    Errors {
+        output: ErrorOutputType,
+        records: u64,
+        first_ms: i64,
+        oldest_ms: i64,
+    },
+}
+
+/// Where objects are written: here, or by a writer thread.
+enum Output {
+    Here(Writer),
+    Background(Background<Origin>),
 }
 
 /// One delivery stream. See the module documentation.
@@ -216,7 +252,7 @@ pub struct Firehose {
     config: FirehoseConfig,
     interval_ms: i64,
     namer: ObjectNamer,
-    sink: Box<dyn ObjectSink>,
+    output: Output,
     buffers: HashMap<Vec<String>, Buffer>,
     error_buffers: HashMap<ErrorOutputType, Buffer>,
     counters: FirehoseCounters,
@@ -267,7 +303,28 @@ fn check_config(config: &FirehoseConfig) -> Result<(), String> {
 }
 
 impl Firehose {
+    /// A delivery stream that makes and writes each object in the call that delivers it.
     pub fn new(config: FirehoseConfig, sink: Box<dyn ObjectSink>) -> Result<Firehose, ConfigError> {
+        Firehose::build(config, sink, false)
+    }
+
+    /// A delivery stream whose objects are compressed, encrypted and written on a thread of
+    /// their own, in order, while the next buffer fills (what `kin run` uses). Counters and
+    /// write errors of an object show in the calls after it is written; [`Firehose::flush`]
+    /// waits for every object. A buffer that fails to write is kept, ahead of the records
+    /// buffered since.
+    pub fn in_background(
+        config: FirehoseConfig,
+        sink: Box<dyn ObjectSink>,
+    ) -> Result<Firehose, ConfigError> {
+        Firehose::build(config, sink, true)
+    }
+
+    fn build(
+        config: FirehoseConfig,
+        sink: Box<dyn ObjectSink>,
+        background: bool,
+    ) -> Result<Firehose, ConfigError> {
         let error = |message: String| ConfigError { message };
         check_config(&config).map_err(error)?;
         let namer = ObjectNamer::new(
@@ -278,11 +335,26 @@ impl Firehose {
             config.compression.extension(),
         )
         .map_err(|e| error(e.message))?;
+        let writer = Writer {
+            compression: config.compression,
+            encryption: config.encryption.clone(),
+            bucket: config.bucket.clone(),
+            sink,
+        };
+        let output = match background {
+            false => Output::Here(writer),
+            true => Output::Background(Background::spawn(writer, &config.name).map_err(|e| {
+                error(format!(
+                    "cannot start the writer thread of {}: {e}",
+                    config.name
+                ))
+            })?),
+        };
         Ok(Firehose {
             interval_ms: i64::try_from(config.buffer_interval_ms).unwrap_or(i64::MAX),
             config,
             namer,
-            sink,
+            output,
             buffers: HashMap::new(),
             error_buffers: HashMap::new(),
             counters: FirehoseCounters::default(),
@@ -492,13 +564,18 @@ impl Firehose {
 
     /// Delivers every buffer whose interval has passed by `now_ms`.
     pub fn tick(&mut self, now_ms: i64) -> Result<(), DeliveryError> {
-        self.deliver_due(Some(now_ms))
+        let collected = self.collect(false);
+        self.deliver_due(Some(now_ms))?;
+        collected
     }
 
     /// Delivers every buffer, whatever its age (at the end of input). `_now_ms` is the time of
     /// the flush; objects are named after their oldest record, so it does not change them.
     pub fn flush(&mut self, _now_ms: i64) -> Result<(), DeliveryError> {
-        self.deliver_due(None)
+        let collected = self.collect(false);
+        self.deliver_due(None)?;
+        self.collect(true)?;
+        collected
     }
 
     /// Delivers the buffers due at `now_ms` (all of them for `None`), oldest first: data
@@ -535,30 +612,126 @@ impl Firehose {
         let Some(buffer) = self.buffers.remove(key) else {
             return Ok(());
         };
-        self.counters.records_buffered -= buffer.records;
-        self.counters.bytes_buffered -= buffer.data.len() as u64;
         let object_key = match self.namer.data_key(buffer.oldest_ms, key) {
             Ok(object_key) => object_key,
-            Err(e) => return self.fail_buffer(&buffer, &e.message),
-        };
-        match self.write_data(&object_key, &buffer) {
-            Ok(written) => {
-                self.counters.records_delivered += buffer.records;
-                self.counters.bytes_delivered += buffer.data.len() as u64;
-                self.counters.objects_written += 1;
-                self.counters.object_bytes_written += written;
-                let mut data = buffer.data;
-                data.clear();
-                self.spare = data;
-                Ok(())
-            }
             Err(e) => {
-                self.counters.records_buffered += buffer.records;
-                self.counters.bytes_buffered += buffer.data.len() as u64;
-                self.buffers.insert(key.to_vec(), buffer);
-                Err(e)
+                self.counters.records_buffered -= buffer.records;
+                self.counters.bytes_buffered -= buffer.data.len() as u64;
+                return self.fail_buffer(&buffer, &e.message);
+            }
+        };
+        let origin = Origin::Data {
+            key: key.to_vec(),
+            records: buffer.records,
+            first_ms: buffer.first_ms,
+            oldest_ms: buffer.oldest_ms,
+        };
+        let job = Job {
+            object_key,
+            data: buffer.data,
+            compress: true,
+            modified_ms: buffer.oldest_ms,
+        };
+        self.dispatch(origin, job)
+    }
+
+    /// Writes a job here, or hands it to the writer thread; accounts for what is done.
+    fn dispatch(&mut self, origin: Origin, job: Job) -> Result<(), DeliveryError> {
+        match &mut self.output {
+            Output::Here(writer) => {
+                let written = writer.write(&job);
+                self.complete(vec![(origin, job, written)])
+            }
+            Output::Background(background) => match background.send(origin, job) {
+                Ok(()) => self.collect(false),
+                Err((origin, job, e)) => self.complete(vec![(origin, job, Err(e))]),
+            },
+        }
+    }
+
+    /// Takes back the jobs the writer thread finished (with `wait`, all of them); returns the
+    /// first error among them. After a failure every job sent is taken back (those after it
+    /// come back unwritten), so all of them are kept, in order, before writing resumes.
+    fn collect(&mut self, wait: bool) -> Result<(), DeliveryError> {
+        let Output::Background(background) = &mut self.output else {
+            return Ok(());
+        };
+        let mut finished = background.finished(wait)?;
+        if finished.iter().any(|(_, _, written)| written.is_err()) {
+            finished.extend(background.finished(true)?);
+            background.resume();
+        }
+        self.complete(finished)
+    }
+
+    /// Accounts for written objects, in the order they were sent; puts the buffers that could
+    /// not be written back, in that order, ahead of the records buffered since. Returns the
+    /// first error.
+    fn complete(&mut self, done: Vec<writer::Done<Origin>>) -> Result<(), DeliveryError> {
+        let mut result = Ok(());
+        let mut failed = Vec::new();
+        for (origin, job, written) in done {
+            let bytes = job.data.len() as u64;
+            match (origin, written) {
+                (Origin::Data { records, .. }, Ok(written)) => {
+                    self.counters.records_buffered -= records;
+                    self.counters.bytes_buffered -= bytes;
+                    self.counters.records_delivered += records;
+                    self.counters.bytes_delivered += bytes;
+                    self.counters.objects_written += 1;
+                    self.counters.object_bytes_written += written;
+                    let mut data = job.data;
+                    data.clear();
+                    self.spare = data;
+                }
+                (Origin::Errors { .. }, Ok(_)) => {
+                    self.counters.error_bytes_buffered -= bytes;
+                    self.counters.error_objects_written += 1;
+                }
+                (origin, Err(e)) => {
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                    failed.push((origin, job.data));
+                }
             }
         }
+        // Last first: each goes ahead of what is buffered, so the first ends up first.
+        for (origin, data) in failed.into_iter().rev() {
+            match origin {
+                Origin::Data {
+                    key,
+                    records,
+                    first_ms,
+                    oldest_ms,
+                } => {
+                    let failed = Buffer {
+                        data,
+                        records,
+                        first_ms,
+                        oldest_ms,
+                    };
+                    let kept = failed.followed_by(self.buffers.remove(&key));
+                    self.buffers.insert(key, kept);
+                }
+                Origin::Errors {
+                    output,
+                    records,
+                    first_ms,
+                    oldest_ms,
+                } => {
+                    let failed = Buffer {
+                        data,
+                        records,
+                        first_ms,
+                        oldest_ms,
+                    };
+                    let kept = failed.followed_by(self.error_buffers.remove(&output));
+                    self.error_buffers.insert(output, kept);
+                }
+            }
+        }
+        result
     }
 
     fn fail_buffer(&mut self, buffer: &Buffer, reason: &str) -> Result<(), DeliveryError> {
@@ -574,58 +747,33 @@ impl Firehose {
         self.buffer_error_line(ErrorOutputType::PartitioningFailed, &line, buffer.oldest_ms)
     }
 
-    /// Compresses, encrypts and writes one data object; returns the bytes stored.
-    fn write_data(&mut self, object_key: &str, buffer: &Buffer) -> Result<u64, DeliveryError> {
-        let extension = self.config.compression.extension();
-        let base = object_key.rsplit('/').next().unwrap_or(object_key);
-        let entry = base.strip_suffix(extension).unwrap_or(base);
-        let compressed: Cow<[u8]> = match self.config.compression {
-            Compression::None => Cow::Borrowed(&buffer.data),
-            other => Cow::Owned(other.compress_object(&buffer.data, entry, buffer.oldest_ms)?),
-        };
-        self.write(object_key, &compressed)
-    }
-
-    /// Encrypts (when configured) and writes one object; returns the bytes stored.
-    fn write(&mut self, object_key: &str, body: &[u8]) -> Result<u64, DeliveryError> {
-        let sealed: Cow<[u8]> = match &self.config.encryption {
-            Some(key) => Cow::Owned(encrypt(key, body)?),
-            None => Cow::Borrowed(body),
-        };
-        self.sink
-            .put_object(&self.config.bucket, object_key, &sealed)
-            .map_err(|source| DeliveryError::Sink {
-                bucket: self.config.bucket.clone(),
-                key: object_key.to_string(),
-                source,
-            })?;
-        Ok(sealed.len() as u64)
-    }
-
     fn deliver_errors(&mut self, output: ErrorOutputType) -> Result<(), DeliveryError> {
         let Some(buffer) = self.error_buffers.remove(&output) else {
             return Ok(());
         };
-        self.counters.error_bytes_buffered -= buffer.data.len() as u64;
-        let written = self
-            .namer
-            .error_key(buffer.oldest_ms, output.as_str())
-            .map_err(|e| DeliveryError::Sink {
-                bucket: self.config.bucket.clone(),
-                key: String::new(),
-                source: io::Error::new(io::ErrorKind::InvalidInput, e.message),
-            })
-            .and_then(|object_key| self.write(&object_key, &buffer.data));
-        match written {
-            Ok(_) => {
-                self.counters.error_objects_written += 1;
-                Ok(())
-            }
+        let object_key = match self.namer.error_key(buffer.oldest_ms, output.as_str()) {
+            Ok(object_key) => object_key,
             Err(e) => {
-                self.counters.error_bytes_buffered += buffer.data.len() as u64;
                 self.error_buffers.insert(output, buffer);
-                Err(e)
+                return Err(DeliveryError::Sink {
+                    bucket: self.config.bucket.clone(),
+                    key: String::new(),
+                    source: io::Error::new(io::ErrorKind::InvalidInput, e.message),
+                });
             }
-        }
+        };
+        let origin = Origin::Errors {
+            output,
+            records: buffer.records,
+            first_ms: buffer.first_ms,
+            oldest_ms: buffer.oldest_ms,
+        };
+        let job = Job {
+            object_key,
+            data: buffer.data,
+            compress: false,
+            modified_ms: buffer.oldest_ms,
+        };
+        self.dispatch(origin, job)
     }
 }
