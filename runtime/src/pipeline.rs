@@ -235,7 +235,7 @@ impl Target {
             Target::Stream {
                 stream, counters, ..
             } => {
-                let data: Vec<Bytes> = records.iter().map(|r| r.data.clone()).collect();
+                let total: u64 = records.iter().map(|r| r.data.len() as u64).sum();
                 let entries: Vec<PutEntry> = records
                     .into_iter()
                     .map(|r| {
@@ -243,22 +243,20 @@ impl Target {
                         PutEntry::new(key, r.data)
                     })
                     .collect();
-                let results = stream.put(entries, arrival_ms);
+                let (results, entries) = stream.put_returning(entries, arrival_ms);
                 let mut refused = Vec::new();
-                let (mut count, mut bytes) = (0, 0);
-                for (data, result) in data.into_iter().zip(results) {
-                    match result {
-                        Ok(_) => {
-                            count += 1;
-                            bytes += data.len() as u64;
-                        }
-                        Err(e) => refused.push((
+                let (mut count, mut bytes) = (entries.len() as u64, total);
+                for (entry, result) in entries.into_iter().zip(results) {
+                    if let Err(e) = result {
+                        count -= 1;
+                        bytes -= entry.data.len() as u64;
+                        refused.push((
                             Accepted {
                                 partition_key: None,
-                                data,
+                                data: entry.data,
                             },
                             e.to_string(),
-                        )),
+                        ));
                     }
                 }
                 counters.add_in(count, bytes);

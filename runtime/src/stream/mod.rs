@@ -65,6 +65,9 @@ impl PutEntry {
     }
 }
 
+/// Where a put record went (shard, sequence number), or why it was refused.
+pub type PutResult = Result<(usize, SequenceNumber), PutError>;
+
 /// A record as a shard holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
@@ -325,16 +328,23 @@ impl Stream {
     /// Puts a batch (`PutRecords`). Each result is the record's shard and sequence number, or why
     /// it was refused; refusing one record does not refuse the others. Records of one shard keep
     /// their order in `entries`.
-    pub fn put(
+    pub fn put(&self, entries: Vec<PutEntry>, arrival_ms: i64) -> Vec<PutResult> {
+        self.put_returning(entries, arrival_ms).0
+    }
+
+    /// [`Stream::put`], giving the entries back: those refused as they were, the others with
+    /// their key and data taken (a caller reporting refused records needs no copy of them).
+    pub fn put_returning(
         &self,
         mut entries: Vec<PutEntry>,
         arrival_ms: i64,
-    ) -> Vec<Result<(usize, SequenceNumber), PutError>> {
+    ) -> (Vec<PutResult>, Vec<PutEntry>) {
         let closed = read_lock(&self.closed);
         if *closed {
             self.records_rejected
                 .fetch_add(entries.len() as u64, Ordering::Relaxed);
-            return entries.iter().map(|_| Err(self.closed_error())).collect();
+            let refused = entries.iter().map(|_| Err(self.closed_error())).collect();
+            return (refused, entries);
         }
         let mut results = Vec::with_capacity(entries.len());
         let mut routed: Vec<(usize, usize)> = Vec::with_capacity(entries.len());
@@ -360,7 +370,7 @@ impl Stream {
         if !routed.is_empty() {
             self.data_signal.notify();
         }
-        results
+        (results, entries)
     }
 
     /// Appends the entries of one shard (`run` holds (shard, entry index) pairs) and fills in
@@ -400,10 +410,12 @@ impl Stream {
                     .fetch_add(bytes, Ordering::Relaxed);
                 0
             }
-            Err(error) => {
+            Err((error, records)) => {
                 let error = StreamError::internal(error);
-                for &(_, index) in run {
+                for (&(_, index), record) in run.iter().zip(records) {
                     results[index] = Err(error.clone());
+                    entries[index].partition_key = record.partition_key;
+                    entries[index].data = record.data;
                 }
                 run.len() as u64
             }

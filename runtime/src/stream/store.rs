@@ -50,13 +50,14 @@ pub trait StreamStore: Send + Sync {
     /// How many shards the store holds.
     fn shard_count(&self) -> usize;
     /// Appends `records` to `shard` in order and returns the first one's offset; the others follow
-    /// consecutively. `arrival_ms` is raised to the shard's last arrival if it is older.
+    /// consecutively. `arrival_ms` is raised to the shard's last arrival if it is older. A store
+    /// that cannot append gives the records back with the error, so nothing is lost.
     fn append(
         &self,
         shard: usize,
         arrival_ms: i64,
         records: Vec<NewRecord>,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<u64, (StoreError, Vec<NewRecord>)>;
     /// Appends up to `max_records` records of `shard`, starting at `from_offset` (or the earliest
     /// retained one if that was trimmed), to `out`.
     fn read_into(
@@ -116,8 +117,11 @@ impl StreamStore for MemoryStore {
         shard: usize,
         arrival_ms: i64,
         records: Vec<NewRecord>,
-    ) -> Result<u64, StoreError> {
-        Ok(self.shard(shard)?.append(shard, arrival_ms, records))
+    ) -> Result<u64, (StoreError, Vec<NewRecord>)> {
+        match self.shard(shard) {
+            Ok(mut log) => Ok(log.append(shard, arrival_ms, records)),
+            Err(e) => Err((e, records)),
+        }
     }
 
     fn read_into(

@@ -560,3 +560,84 @@ fn new_rejects_bad_configs() {
     );
     assert_eq!(stream.name(), "clicks");
 }
+
+/// A store whose shard 1 refuses every append.
+struct BrokenShard(MemoryStore);
+
+impl StreamStore for BrokenShard {
+    fn shard_count(&self) -> usize {
+        self.0.shard_count()
+    }
+    fn append(
+        &self,
+        shard: usize,
+        arrival_ms: i64,
+        records: Vec<NewRecord>,
+    ) -> Result<u64, (StoreError, Vec<NewRecord>)> {
+        if shard == 1 {
+            return Err((StoreError("the disk is full".into()), records));
+        }
+        self.0.append(shard, arrival_ms, records)
+    }
+    fn read_into(
+        &self,
+        shard: usize,
+        from_offset: u64,
+        max_records: usize,
+        out: &mut Vec<StoredRecord>,
+    ) -> Result<ReadProgress, StoreError> {
+        self.0.read_into(shard, from_offset, max_records, out)
+    }
+    fn bounds(&self, shard: usize) -> Result<ShardBounds, StoreError> {
+        self.0.bounds(shard)
+    }
+    fn offset_at_or_after(&self, shard: usize, timestamp_ms: i64) -> Result<u64, StoreError> {
+        self.0.offset_at_or_after(shard, timestamp_ms)
+    }
+    fn trim(&self, shard: usize, bound: TrimBound) -> Result<u64, StoreError> {
+        self.0.trim(shard, bound)
+    }
+    fn load_positions(&self, name: &str) -> Result<Option<Vec<u64>>, StoreError> {
+        self.0.load_positions(name)
+    }
+    fn save_positions(&self, name: &str, positions: &[u64]) -> Result<(), StoreError> {
+        self.0.save_positions(name, positions)
+    }
+    fn consumer_names(&self) -> Result<Vec<String>, StoreError> {
+        self.0.consumer_names()
+    }
+}
+
+#[test]
+fn refused_entries_come_back_whole_and_accepted_ones_are_taken() {
+    let config = StreamConfig::new("clicks", 2);
+    let stream = Stream::new(config, Box::new(BrokenShard(MemoryStore::new(2)))).expect("valid");
+    let mut entries: Vec<PutEntry> = (0..40)
+        .map(|i| entry(&format!("user-{i}"), &format!("record-{i}")))
+        .collect();
+    entries.push(entry("", "no key"));
+    let (results, back) = stream.put_returning(entries, 0);
+    assert_eq!(back.len(), 41);
+    let mut refused = 0;
+    for (i, (result, entry)) in results.iter().zip(&back).enumerate() {
+        match result {
+            Ok((shard, _)) => {
+                assert_eq!(*shard, 0);
+                assert!(
+                    entry.data.is_empty() && entry.partition_key.is_empty(),
+                    "taken"
+                );
+            }
+            Err(_) if i == 40 => assert_eq!(&entry.data[..], b"no key"),
+            Err(_) => {
+                refused += 1;
+                assert_eq!(&*entry.partition_key, format!("user-{i}"));
+                assert_eq!(entry.data, format!("record-{i}").as_bytes());
+            }
+        }
+    }
+    assert!(
+        refused > 0 && refused < 40,
+        "both shards were used: {refused}"
+    );
+}
