@@ -436,27 +436,49 @@ mod tests {
         out
     }
 
-    #[test]
-    fn replay_accepts_valid_lines_and_writes_the_rest_as_error_records() {
+    /// What replaying a file gave: the records handed on, the error records, the counters.
+    struct Replayed {
+        sink: Collect,
+        errors: Vec<serde_json::Value>,
+        counters: Arc<Counters>,
+    }
+
+    impl Replayed {
+        fn keys(&self) -> Vec<String> {
+            self.sink
+                .0
+                .iter()
+                .map(|r| r.partition_key.as_deref().unwrap_or_default().to_string())
+                .collect()
+        }
+    }
+
+    /// Replays `text` through a producer of [`SPEC`] into a [`Collect`] sink.
+    fn replay(text: &str) -> Replayed {
         let dir = std::env::temp_dir().join(format!("kin-producer-{}", uuid::Uuid::new_v4()));
         fs::create_dir_all(&dir).expect("dir");
         let input = dir.join("in.jsonl");
-        fs::write(
-            &input,
-            "{\"k\":\"a\"}\n\n{\"x\":1}\nnot json\n{\"k\":\"a-very-long-key\"}\n{\"k\":\"b\"}",
-        )
-        .expect("write");
+        fs::write(&input, text).expect("write");
         let mut sink = Collect::default();
         let mut p = producer(&dir);
         p.run(&Input::File(input), 0, &mut sink).expect("run");
-        let kept: Vec<_> = sink
-            .0
-            .iter()
-            .map(|r| r.partition_key.as_deref().unwrap_or_default().to_string())
-            .collect();
-        assert_eq!(kept, ["a", "b"]);
-        assert!(sink.0.iter().all(|r| r.data.ends_with(b"\n")));
         let errors = error_lines(&dir);
+        let _ = fs::remove_dir_all(&dir);
+        Replayed {
+            sink,
+            errors,
+            counters: p.counters,
+        }
+    }
+
+    #[test]
+    fn replay_accepts_valid_lines_and_writes_the_rest_as_error_records() {
+        let replayed = replay(
+            "{\"k\":\"a\"}\n\n{\"x\":1}\nnot json\n{\"k\":\"a-very-long-key\"}\n{\"k\":\"b\"}",
+        );
+        assert_eq!(replayed.keys(), ["a", "b"]);
+        assert!(replayed.sink.0.iter().all(|r| r.data.ends_with(b"\n")));
+        let errors = &replayed.errors;
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert_eq!(errors[0]["errorCode"], "SchemaMismatch");
         assert!(errors[0]["errorMessage"]
@@ -464,17 +486,14 @@ mod tests {
             .unwrap_or("")
             .contains("missing field `k`"));
         assert_eq!(errors[2]["errorCode"], "PutRejected");
-        assert_eq!(p.counters.records_in.load(Ordering::Relaxed), 5);
-        assert_eq!(p.counters.records_out.load(Ordering::Relaxed), 2);
-        assert_eq!(p.counters.errors.load(Ordering::Relaxed), 3);
-        let _ = fs::remove_dir_all(&dir);
+        let counters = &replayed.counters;
+        assert_eq!(counters.records_in.load(Ordering::Relaxed), 5);
+        assert_eq!(counters.records_out.load(Ordering::Relaxed), 2);
+        assert_eq!(counters.errors.load(Ordering::Relaxed), 3);
     }
 
     #[test]
     fn replay_keeps_lines_across_read_chunks_and_longer_than_one() {
-        let dir = std::env::temp_dir().join(format!("kin-producer-{}", uuid::Uuid::new_v4()));
-        fs::create_dir_all(&dir).expect("dir");
-        let input = dir.join("in.jsonl");
         // Short records over three read chunks (so lines straddle chunk ends), then one
         // record longer than a chunk (refused by the sink for its size), then a last one
         // without a newline.
@@ -490,27 +509,19 @@ mod tests {
         text.push_str(&format!("{{\"k\":\"{}\"}}\n", "x".repeat(READ_CHUNK + 10)));
         text.push_str("{\"k\":\"end\"}");
         keys.push("end".to_string());
-        fs::write(&input, &text).expect("write");
-        let mut sink = Collect::default();
-        let mut p = producer(&dir);
-        p.run(&Input::File(input), 0, &mut sink).expect("run");
-        let kept: Vec<String> = sink
-            .0
-            .iter()
-            .map(|r| r.partition_key.as_deref().unwrap_or_default().to_string())
-            .collect();
+        let replayed = replay(&text);
+        let kept = replayed.keys();
         assert_eq!(kept.len(), keys.len());
         assert!(kept == keys, "records lost, split or reordered");
-        let errors = error_lines(&dir);
-        assert_eq!(errors.len(), 1, "the long record is refused, not split");
-        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(
+            replayed.errors.len(),
+            1,
+            "the long record is refused, not split"
+        );
     }
 
     #[test]
     fn records_checked_on_several_threads_keep_their_order() {
-        let dir = std::env::temp_dir().join(format!("kin-producer-{}", uuid::Uuid::new_v4()));
-        fs::create_dir_all(&dir).expect("dir");
-        let input = dir.join("in.jsonl");
         let (mut text, mut keys, mut bad) = (String::new(), Vec::new(), Vec::new());
         for i in 0..10 * PARALLEL_CHECK_MIN {
             if i % 7 == 3 {
@@ -521,17 +532,10 @@ mod tests {
                 keys.push(i.to_string());
             }
         }
-        fs::write(&input, &text).expect("write");
-        let mut sink = Collect::default();
-        let mut p = producer(&dir);
-        p.run(&Input::File(input), 0, &mut sink).expect("run");
-        let kept: Vec<String> = sink
-            .0
-            .iter()
-            .map(|r| r.partition_key.as_deref().unwrap_or_default().to_string())
-            .collect();
-        assert!(kept == keys, "records lost or reordered");
-        let raw: Vec<String> = error_lines(&dir)
+        let replayed = replay(&text);
+        assert!(replayed.keys() == keys, "records lost or reordered");
+        let raw: Vec<String> = replayed
+            .errors
             .iter()
             .map(|e| {
                 let data = base64::Engine::decode(
@@ -543,7 +547,6 @@ mod tests {
             })
             .collect();
         assert!(raw == bad, "error records lost or reordered");
-        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -305,13 +305,13 @@ impl Lcg {
     }
 }
 
-#[test]
-fn every_record_is_delivered_exactly_once_in_order() {
-    let (mut f, sink) = firehose(config(4096, 30_000));
-    let mut rng = Lcg(7);
+/// Puts `count` records of random sizes a few milliseconds apart, ticking now and then and
+/// checking the counters balance after each; returns the bytes put and the time reached.
+fn put_random(f: &mut Firehose, count: usize, seed: u64) -> (Vec<u8>, i64) {
+    let mut rng = Lcg(seed);
     let mut input = Vec::new();
     let mut now = T0;
-    for i in 0..20_000 {
+    for i in 0..count {
         let r = record(i, 12 + rng.below(300) as usize);
         f.put(&r, None, now).expect("put");
         input.extend_from_slice(&r);
@@ -321,6 +321,13 @@ fn every_record_is_delivered_exactly_once_in_order() {
         }
         assert_balanced(f.counters());
     }
+    (input, now)
+}
+
+#[test]
+fn every_record_is_delivered_exactly_once_in_order() {
+    let (mut f, sink) = firehose(config(4096, 30_000));
+    let (input, now) = put_random(&mut f, 20_000, 7);
     f.flush(now).expect("flush");
     let objects = sink.objects();
     assert!(objects.len() > 100, "{} objects", objects.len());
@@ -577,19 +584,7 @@ fn a_background_writer_writes_what_the_caller_would() {
             false => Firehose::new(config, Box::new(sink.clone())),
         }
         .expect("config");
-        let mut rng = Lcg(11);
-        let mut input = Vec::new();
-        let mut now = T0;
-        for i in 0..5_000 {
-            let r = record(i, 12 + rng.below(300) as usize);
-            f.put(&r, None, now).expect("put");
-            input.extend_from_slice(&r);
-            now += rng.below(20) as i64;
-            if rng.below(50) == 0 {
-                f.tick(now).expect("tick");
-            }
-            assert_balanced(f.counters());
-        }
+        let (input, now) = put_random(&mut f, 5_000, 11);
         f.put(&vec![b'x'; MAX_RECORD_BYTES + 1], None, now)
             .expect("an error record");
         f.flush(now).expect("flush");

@@ -225,20 +225,29 @@ impl Buffer {
     }
 }
 
-/// What a job written for a buffer was, to account for it when it is done.
-enum Origin {
-    Data {
-        key: Vec<String>,
-        records: u64,
-        first_ms: i64,
-        oldest_ms: i64,
-    },
-    Errors {
-        output: ErrorOutputType,
-        records: u64,
-        first_ms: i64,
-        oldest_ms: i64,
-    },
+/// The buffer a job was made from, to account for it when it is done.
+struct Origin {
+    buffer: BufferKey,
+    records: u64,
+    first_ms: i64,
+    oldest_ms: i64,
+}
+
+/// A data buffer (by partition) or an error buffer (by error output type).
+enum BufferKey {
+    Data(Vec<String>),
+    Errors(ErrorOutputType),
+}
+
+impl Origin {
+    fn of(buffer: BufferKey, from: &Buffer) -> Origin {
+        Origin {
+            buffer,
+            records: from.records,
+            first_ms: from.first_ms,
+            oldest_ms: from.oldest_ms,
+        }
+    }
 }
 
 /// Where objects are written: here, or by a writer thread.
@@ -620,12 +629,7 @@ impl Firehose {
                 return self.fail_buffer(&buffer, &e.message);
             }
         };
-        let origin = Origin::Data {
-            key: key.to_vec(),
-            records: buffer.records,
-            first_ms: buffer.first_ms,
-            oldest_ms: buffer.oldest_ms,
-        };
+        let origin = Origin::of(BufferKey::Data(key.to_vec()), &buffer);
         let job = Job {
             object_key,
             data: buffer.data,
@@ -672,11 +676,11 @@ impl Firehose {
         let mut failed = Vec::new();
         for (origin, job, written) in done {
             let bytes = job.data.len() as u64;
-            match (origin, written) {
-                (Origin::Data { records, .. }, Ok(written)) => {
-                    self.counters.records_buffered -= records;
+            match (&origin.buffer, written) {
+                (BufferKey::Data(_), Ok(written)) => {
+                    self.counters.records_buffered -= origin.records;
                     self.counters.bytes_buffered -= bytes;
-                    self.counters.records_delivered += records;
+                    self.counters.records_delivered += origin.records;
                     self.counters.bytes_delivered += bytes;
                     self.counters.objects_written += 1;
                     self.counters.object_bytes_written += written;
@@ -684,11 +688,11 @@ impl Firehose {
                     data.clear();
                     self.spare = data;
                 }
-                (Origin::Errors { .. }, Ok(_)) => {
+                (BufferKey::Errors(_), Ok(_)) => {
                     self.counters.error_bytes_buffered -= bytes;
                     self.counters.error_objects_written += 1;
                 }
-                (origin, Err(e)) => {
+                (_, Err(e)) => {
                     if result.is_ok() {
                         result = Err(e);
                     }
@@ -698,34 +702,18 @@ impl Firehose {
         }
         // Last first: each goes ahead of what is buffered, so the first ends up first.
         for (origin, data) in failed.into_iter().rev() {
-            match origin {
-                Origin::Data {
-                    key,
-                    records,
-                    first_ms,
-                    oldest_ms,
-                } => {
-                    let failed = Buffer {
-                        data,
-                        records,
-                        first_ms,
-                        oldest_ms,
-                    };
+            let failed = Buffer {
+                data,
+                records: origin.records,
+                first_ms: origin.first_ms,
+                oldest_ms: origin.oldest_ms,
+            };
+            match origin.buffer {
+                BufferKey::Data(key) => {
                     let kept = failed.followed_by(self.buffers.remove(&key));
                     self.buffers.insert(key, kept);
                 }
-                Origin::Errors {
-                    output,
-                    records,
-                    first_ms,
-                    oldest_ms,
-                } => {
-                    let failed = Buffer {
-                        data,
-                        records,
-                        first_ms,
-                        oldest_ms,
-                    };
+                BufferKey::Errors(output) => {
                     let kept = failed.followed_by(self.error_buffers.remove(&output));
                     self.error_buffers.insert(output, kept);
                 }
@@ -762,12 +750,7 @@ impl Firehose {
                 });
             }
         };
-        let origin = Origin::Errors {
-            output,
-            records: buffer.records,
-            first_ms: buffer.first_ms,
-            oldest_ms: buffer.oldest_ms,
-        };
+        let origin = Origin::of(BufferKey::Errors(output), &buffer);
         let job = Job {
             object_key,
             data: buffer.data,
