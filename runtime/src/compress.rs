@@ -124,13 +124,24 @@ fn compressor() -> Compressor {
 }
 
 fn gzip(data: &[u8]) -> Result<Vec<u8>, CompressError> {
-    let mut compressor = compressor();
-    let mut out = vec![0; compressor.gzip_compress_bound(data.len())];
-    let len = compressor
-        .gzip_compress(data, &mut out)
-        .map_err(|e| CompressError::Codec(format!("gzip: {e:?}")))?;
+    let mut out = Vec::new();
+    let len = gzip_into(data, &mut out)?;
     out.truncate(len);
     Ok(out)
+}
+
+/// Compresses `data` as one gzip member into the start of `out`, which it grows to the
+/// compressor's bound if shorter; returns the member's length. A caller compressing buffer after
+/// buffer keeps `out`, so its memory is neither zeroed nor mapped again for each one.
+pub fn gzip_into(data: &[u8], out: &mut Vec<u8>) -> Result<usize, CompressError> {
+    let mut compressor = compressor();
+    let bound = compressor.gzip_compress_bound(data.len());
+    if out.len() < bound {
+        out.resize(bound, 0);
+    }
+    compressor
+        .gzip_compress(data, &mut out[..bound])
+        .map_err(|e| CompressError::Codec(format!("gzip: {e:?}")))
 }
 
 fn raw_deflate(data: &[u8]) -> Result<Vec<u8>, CompressError> {

@@ -262,7 +262,7 @@ pub struct Firehose {
     interval_ms: i64,
     namer: ObjectNamer,
     output: Output,
-    buffers: HashMap<Vec<String>, Buffer>,
+    buffers: HashMap<Vec<String>, Buffer, ahash::RandomState>,
     error_buffers: HashMap<ErrorOutputType, Buffer>,
     counters: FirehoseCounters,
     /// The emptied allocation of the last data buffer delivered, for the next one: a buffer of
@@ -349,6 +349,7 @@ impl Firehose {
             encryption: config.encryption.clone(),
             bucket: config.bucket.clone(),
             sink,
+            scratch: Vec::new(),
         };
         let output = match background {
             false => Output::Here(writer),
@@ -364,7 +365,7 @@ impl Firehose {
             config,
             namer,
             output,
-            buffers: HashMap::new(),
+            buffers: HashMap::default(),
             error_buffers: HashMap::new(),
             counters: FirehoseCounters::default(),
             spare: Vec::new(),

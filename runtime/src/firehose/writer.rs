@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 
-use crate::compress::Compression;
+use crate::compress::{gzip_into, Compression};
 use crate::encrypt::{encrypt, LocalKey};
 use crate::s3::ObjectSink;
 
@@ -28,6 +28,8 @@ pub(super) struct Writer {
     pub encryption: Option<LocalKey>,
     pub bucket: String,
     pub sink: Box<dyn ObjectSink>,
+    /// Where gzip objects are compressed, kept from one object to the next.
+    pub scratch: Vec<u8>,
 }
 
 impl Writer {
@@ -38,6 +40,10 @@ impl Writer {
         let body: Cow<[u8]> = match self.compression {
             Compression::None => Cow::Borrowed(&job.data),
             _ if !job.compress => Cow::Borrowed(&job.data),
+            Compression::Gzip => {
+                let len = gzip_into(&job.data, &mut self.scratch)?;
+                Cow::Borrowed(&self.scratch[..len])
+            }
             other => {
                 let extension = other.extension();
                 let base = object_key.rsplit('/').next().unwrap_or(object_key);

@@ -65,6 +65,28 @@ impl PutEntry {
     }
 }
 
+/// `(shard, entry index)` pairs grouped by shard, in entry order within each: a counting sort,
+/// since there are few shards and many records.
+fn by_shard(routed: &[(usize, usize)], shards: usize) -> Vec<(usize, usize)> {
+    let mut starts = vec![0usize; shards + 1];
+    for &(shard, _) in routed {
+        if let Some(count) = starts.get_mut(shard + 1) {
+            *count += 1;
+        }
+    }
+    for shard in 1..starts.len() {
+        starts[shard] += starts[shard - 1];
+    }
+    let mut grouped = vec![(0, 0); routed.len()];
+    for &pair in routed {
+        if let Some(slot) = starts.get_mut(pair.0) {
+            grouped[*slot] = pair;
+            *slot += 1;
+        }
+    }
+    grouped
+}
+
 /// Where a put record went (shard, sequence number), or why it was refused.
 pub type PutResult = Result<(usize, SequenceNumber), PutError>;
 
@@ -360,8 +382,7 @@ impl Stream {
         }
         drop(cache);
         let mut rejected = (entries.len() - routed.len()) as u64;
-        // (shard, index) pairs are unique, so an unstable sort keeps entry order within a shard.
-        routed.sort_unstable();
+        let routed = by_shard(&routed, self.config.shards);
         for run in routed.chunk_by(|a, b| a.0 == b.0) {
             rejected += self.append_run(run, &mut entries, arrival_ms, &mut results);
         }
