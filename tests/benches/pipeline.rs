@@ -8,7 +8,8 @@
 //! - (b) the file through a 4-shard stream into a 1-minute TUMBLE count/avg by page (`tumble.yaml`),
 //! - the baseline: the same aggregation as one batch DataFusion query over the same file.
 //!
-//! Each is the whole process (or query) from start to end, best of `KIN_BENCH_RUNS` (default 3).
+//! Each is the whole process (or query) from start to end, best of `KIN_BENCH_RUNS` (default 3),
+//! the three taken in turn in each round.
 //! `KIN_BENCH_RECORDS` changes the record count.
 
 use std::fmt::Write as _;
@@ -160,13 +161,6 @@ fn baseline(input: &Path) -> Duration {
     })
 }
 
-fn best(runs: usize, mut measure: impl FnMut() -> Duration) -> Duration {
-    (0..runs.max(1))
-        .map(|_| measure())
-        .min()
-        .unwrap_or_default()
-}
-
 fn main() {
     // `cargo test --benches` runs this with `--bench`-less arguments: do nothing then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -177,9 +171,14 @@ fn main() {
     let input = input(records);
     let firehose = build("firehose.yaml");
     let tumble = build("tumble.yaml");
-    let base = best(runs, || baseline(&input));
-    let a = best(runs, || run_pipeline(&firehose, &input));
-    let b = best(runs, || run_pipeline(&tumble, &input));
+    // Interleaved (baseline, a, b, baseline, …): this VM's speed drifts within minutes, and
+    // the ratios should compare runs made under the same conditions.
+    let (mut base, mut a, mut b) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    for _ in 0..runs.max(1) {
+        base = base.min(baseline(&input));
+        a = a.min(run_pipeline(&firehose, &input));
+        b = b.min(run_pipeline(&tumble, &input));
+    }
     let rate = |d: Duration| records as f64 / d.as_secs_f64();
     println!("records: {records}, best of {runs} runs each");
     println!(
