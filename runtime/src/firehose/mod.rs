@@ -400,11 +400,7 @@ impl Firehose {
         partition_values: Option<&[String]>,
         arrival_ms: i64,
     ) -> Result<(), DeliveryError> {
-        if !(0..=MAX_ARRIVAL_MS).contains(&arrival_ms) {
-            return Err(DeliveryError::ArrivalOutOfRange(arrival_ms));
-        }
-        self.counters.records_in += 1;
-        self.counters.bytes_in += data.len() as u64;
+        self.count_in(data, arrival_ms)?;
         if data.len() > MAX_RECORD_BYTES {
             let message = format!(
                 "the record has {} bytes; Firehose accepts at most {MAX_RECORD_BYTES} (1,000 KiB)",
@@ -532,12 +528,18 @@ impl Firehose {
         message: &str,
         arrival_ms: i64,
     ) -> Result<(), DeliveryError> {
+        self.count_in(data, arrival_ms)?;
+        self.fail(data, output, error_code, message, arrival_ms)
+    }
+
+    /// Counts a record in, unless its arrival time is outside what object names can hold.
+    fn count_in(&mut self, data: &[u8], arrival_ms: i64) -> Result<(), DeliveryError> {
         if !(0..=MAX_ARRIVAL_MS).contains(&arrival_ms) {
             return Err(DeliveryError::ArrivalOutOfRange(arrival_ms));
         }
         self.counters.records_in += 1;
         self.counters.bytes_in += data.len() as u64;
-        self.fail(data, output, error_code, message, arrival_ms)
+        Ok(())
     }
 
     fn fail(
