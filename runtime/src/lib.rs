@@ -14,6 +14,7 @@ pub mod destinations;
 pub mod encrypt;
 pub mod errors;
 pub mod firehose;
+pub mod flat_json;
 pub mod hash;
 pub mod metrics;
 pub mod pipeline;

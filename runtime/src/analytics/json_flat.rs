@@ -1,18 +1,16 @@
 //! The fast path of [`super::decode_json`] for flat schemas (strings, integers, floats,
-//! booleans and UTC timestamps, at most 64 columns): each record is read once by serde_json
-//! straight into Arrow builders, fields the schema does not name are skipped without being
-//! decoded, and strings are copied once, into their column.
+//! booleans and UTC timestamps, at most 64 columns): each record is read once by
+//! [`crate::flat_json`] straight into Arrow builders, fields the schema does not name are
+//! checked as JSON and skipped, and strings are copied once, into their column.
 //!
 //! arrow-json's reader builds a tape of every value of every record before its column decoders
 //! run; analytics inputs are narrowed to the columns a query reads
 //! ([`super::AnalyticsEngine::input_schema`]), so most of a record is skipped here. Values are
-//! read by kin's own rules, the ones the producers' typed check applies: an integer column
-//! takes a JSON integer, a float column any number, a timestamp an RFC 3339 string or epoch
-//! milliseconds ([`crate::records::Timestamp`]); `null` or a missing field is null where the
-//! column is nullable and an error where not; a field given twice is an error.
+//! read by the rules of the producers' typed check (the same reader): an integer column takes a
+//! JSON integer, a float column any number, a timestamp an RFC 3339 string or epoch
+//! milliseconds; `null` or a missing field is null where the column is nullable and an error
+//! where not; a field given twice is an error.
 
-use std::borrow::Cow;
-use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -22,10 +20,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::Deserialize;
 
-use crate::records::Timestamp;
+use crate::flat_json::{self, Field, Kind, Unknown, Value};
 
 /// One column being built.
 enum Builder {
@@ -34,12 +30,6 @@ enum Builder {
     Float64(Float64Builder),
     Boolean(BooleanBuilder),
     Timestamp(TimestampMillisecondBuilder),
-}
-
-struct Column {
-    name: String,
-    nullable: bool,
-    builder: Builder,
 }
 
 /// Why a record does not decode: the message names the field.
@@ -55,21 +45,12 @@ pub(super) fn decode(
     schema: &SchemaRef,
     records: &[&[u8]],
 ) -> Option<Result<RecordBatch, RecordError>> {
-    let mut columns = columns(schema, records.len())?;
+    let (fields, mut builders) = columns(schema, records.len())?;
     for (index, record) in records.iter().enumerate() {
-        // One UTF-8 check of the whole record is cheaper than serde_json's check of each
-        // string it reads from bytes.
-        let read = std::str::from_utf8(record)
-            .map_err(|e| e.to_string())
-            .and_then(|text| {
-                let mut reader = serde_json::Deserializer::from_str(text);
-                Row {
-                    columns: &mut columns,
-                }
-                .deserialize(&mut reader)
-                .and_then(|()| reader.end())
-                .map_err(|e| e.to_string())
-            });
+        let read = flat_json::read(record, &fields, Unknown::Skip, |column, value| {
+            append(&mut builders[column], value);
+            Ok(())
+        });
         if let Err(message) = read {
             return Some(Err(RecordError {
                 record: Some(index),
@@ -78,50 +59,75 @@ pub(super) fn decode(
         }
     }
     Some(
-        finish(schema, columns, records.len()).map_err(|e| RecordError {
+        finish(schema, builders, records.len()).map_err(|e| RecordError {
             record: None,
             message: e.to_string(),
         }),
     )
 }
 
-/// Builders for `schema`'s columns, when every one is of a type this path reads.
-fn columns(schema: &SchemaRef, rows: usize) -> Option<Vec<Column>> {
-    if schema.fields().len() > 64 {
+/// The reader's field table and a builder per column, when every column is of a type this
+/// path reads.
+fn columns(schema: &SchemaRef, rows: usize) -> Option<(Vec<Field<'_>>, Vec<Builder>)> {
+    if schema.fields().len() > flat_json::MAX_FIELDS {
         return None;
     }
     schema
         .fields()
         .iter()
         .map(|field| {
-            let builder = match field.data_type() {
-                DataType::Utf8 => Builder::Utf8(StringBuilder::with_capacity(rows, rows * 16)),
-                DataType::Int64 => Builder::Int64(Int64Builder::with_capacity(rows)),
-                DataType::Float64 => Builder::Float64(Float64Builder::with_capacity(rows)),
-                DataType::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(rows)),
-                DataType::Timestamp(TimeUnit::Millisecond, None) => {
-                    Builder::Timestamp(TimestampMillisecondBuilder::with_capacity(rows))
-                }
+            let (kind, builder) = match field.data_type() {
+                DataType::Utf8 => (
+                    Kind::String,
+                    Builder::Utf8(StringBuilder::with_capacity(rows, rows * 16)),
+                ),
+                DataType::Int64 => (Kind::Int, Builder::Int64(Int64Builder::with_capacity(rows))),
+                DataType::Float64 => (
+                    Kind::Float,
+                    Builder::Float64(Float64Builder::with_capacity(rows)),
+                ),
+                DataType::Boolean => (
+                    Kind::Bool,
+                    Builder::Boolean(BooleanBuilder::with_capacity(rows)),
+                ),
+                DataType::Timestamp(TimeUnit::Millisecond, None) => (
+                    Kind::Timestamp,
+                    Builder::Timestamp(TimestampMillisecondBuilder::with_capacity(rows)),
+                ),
                 _ => return None,
             };
-            Some(Column {
-                name: field.name().clone(),
-                nullable: field.is_nullable(),
-                builder,
-            })
+            let read = Field::new(field.name(), kind, field.is_nullable());
+            Some((read, builder))
         })
-        .collect()
+        .collect::<Option<Vec<_>>>()
+        .map(|columns| columns.into_iter().unzip())
+}
+
+/// Appends one value; the reader has checked that it is of the column's kind or null.
+fn append(builder: &mut Builder, value: Value<'_>) {
+    match (builder, value) {
+        (Builder::Utf8(b), Value::Str(v)) => b.append_value(v),
+        (Builder::Int64(b), Value::Int(v)) => b.append_value(v),
+        (Builder::Float64(b), Value::Float(v)) => b.append_value(v),
+        (Builder::Boolean(b), Value::Bool(v)) => b.append_value(v),
+        (Builder::Timestamp(b), Value::Timestamp(v)) => b.append_value(v),
+        (Builder::Utf8(b), _) => b.append_null(),
+        (Builder::Int64(b), _) => b.append_null(),
+        (Builder::Float64(b), _) => b.append_null(),
+        (Builder::Boolean(b), _) => b.append_null(),
+        (Builder::Timestamp(b), _) => b.append_null(),
+    }
 }
 
 fn finish(
     schema: &SchemaRef,
-    columns: Vec<Column>,
+    builders: Vec<Builder>,
     rows: usize,
 ) -> Result<RecordBatch, ArrowError> {
-    let arrays: Vec<ArrayRef> = columns
+    let arrays: Vec<ArrayRef> = builders
         .into_iter()
-        .map(|column| -> ArrayRef {
-            match column.builder {
+        .map(|builder| -> ArrayRef {
+            match builder {
                 Builder::Utf8(mut b) => Arc::new(b.finish()),
                 Builder::Int64(mut b) => Arc::new(b.finish()),
                 Builder::Float64(mut b) => Arc::new(b.finish()),
@@ -132,153 +138,6 @@ fn finish(
         .collect();
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
     RecordBatch::try_new_with_options(Arc::clone(schema), arrays, &options)
-}
-
-impl Column {
-    fn append_null<E: de::Error>(&mut self) -> Result<(), E> {
-        if !self.nullable {
-            return Err(E::custom(format_args!(
-                "field `{}` is null but not nullable",
-                self.name
-            )));
-        }
-        match &mut self.builder {
-            Builder::Utf8(b) => b.append_null(),
-            Builder::Int64(b) => b.append_null(),
-            Builder::Float64(b) => b.append_null(),
-            Builder::Boolean(b) => b.append_null(),
-            Builder::Timestamp(b) => b.append_null(),
-        }
-        Ok(())
-    }
-}
-
-/// A string value, borrowed from the record unless it had escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(TextVisitor)
-    }
-}
-
-/// Reads one field's value into its column.
-impl<'de> DeserializeSeed<'de> for &mut Column {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let name = &self.name;
-        let in_field = |e: D::Error| de::Error::custom(format_args!("field `{name}`: {e}"));
-        let appended = match &mut self.builder {
-            Builder::Utf8(b) => Option::<Text>::deserialize(d)
-                .map_err(in_field)?
-                .map(|v| b.append_value(v.0)),
-            Builder::Int64(b) => Option::<i64>::deserialize(d)
-                .map_err(in_field)?
-                .map(|v| b.append_value(v)),
-            Builder::Float64(b) => Option::<f64>::deserialize(d)
-                .map_err(in_field)?
-                .map(|v| b.append_value(v)),
-            Builder::Boolean(b) => Option::<bool>::deserialize(d)
-                .map_err(in_field)?
-                .map(|v| b.append_value(v)),
-            Builder::Timestamp(b) => Option::<Timestamp>::deserialize(d)
-                .map_err(in_field)?
-                .map(|v| b.append_value(v.0)),
-        };
-        match appended {
-            Some(()) => Ok(()),
-            None => self.append_null(),
-        }
-    }
-}
-
-/// A field name: the index of its column, `None` for a field the schema does not name.
-struct Key<'a>(&'a [Column]);
-
-impl<'de> DeserializeSeed<'de> for Key<'_> {
-    type Value = Option<usize>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key<'_> {
-    type Value = Option<usize>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<usize>, E> {
-        Ok(self.0.iter().position(|c| c.name == v))
-    }
-}
-
-/// One record: a JSON object whose fields fill one row of the columns.
-struct Row<'a> {
-    columns: &'a mut [Column],
-}
-
-impl<'de> DeserializeSeed<'de> for Row<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Row<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen: u64 = 0;
-        while let Some(key) = map.next_key_seed(Key(self.columns))? {
-            let Some(index) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let column = &mut self.columns[index];
-            if seen & (1 << index) != 0 {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate field `{}`",
-                    column.name
-                )));
-            }
-            seen |= 1 << index;
-            map.next_value_seed(column)?;
-        }
-        for (index, column) in self.columns.iter_mut().enumerate() {
-            if seen & (1 << index) == 0 {
-                if !column.nullable {
-                    return Err(de::Error::custom(format_args!(
-                        "missing field `{}`",
-                        column.name
-                    )));
-                }
-                column.append_null()?;
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ fn schema_items(pipeline: &Pipeline) -> Vec<TokenStream> {
         let name = type_ident(&schema.name.value);
         records::record_structs(&name, &record.fields, &mut items);
         items.push(records::decoder(&name, schema, record));
+        items.extend(records::flat_fields(schema, record));
         let literals = sql_literals(pipeline, &schema.name.value, record);
         items.push(records::generator(
             &fn_ident("generate", &schema.name.value),
@@ -113,16 +114,59 @@ fn producer_items(pipeline: &Pipeline) -> Vec<TokenStream> {
             continue;
         };
         let check = fn_ident("check", &producer.name.value);
-        let ty = type_ident(&schema.value);
-        let key = partition_key(pipeline, &to.value, record);
-        items.push(quote! {
-            fn #check(data: &[u8]) -> Result<Option<std::sync::Arc<str>>, String> {
+        let flat = pipeline
+            .spec
+            .schemas
+            .iter()
+            .find(|s| s.name.value == schema.value)
+            .and_then(|s| records::flat_fields(s, record))
+            .and_then(|_| flat_check(pipeline, &schema.value, &to.value, record));
+        let body = flat.unwrap_or_else(|| {
+            let ty = type_ident(&schema.value);
+            let key = partition_key(pipeline, &to.value, record);
+            quote! {
                 let record = #ty::decode(data)?;
                 #key
             }
         });
+        items.push(quote! {
+            fn #check(data: &[u8]) -> Result<Option<std::sync::Arc<str>>, String> {
+                #body
+            }
+        });
     }
     items
+}
+
+/// A producer's check of a flat schema's record: `kin_runtime::flat_json::check` with the
+/// index of the partition key field, when the target stream names one. `None` when a named
+/// key field is not one of the schema's (the serde path then reports it).
+fn flat_check(
+    pipeline: &Pipeline,
+    schema: &str,
+    target: &str,
+    record: &RecordType,
+) -> Option<TokenStream> {
+    let fields = records::fields_ident(schema);
+    let stream = pipeline
+        .spec
+        .streams
+        .iter()
+        .find(|s| s.name.value == target);
+    Some(
+        match stream.map(|s| s.partition_key.as_ref().map(|k| &k.value)) {
+            // A firehose target: no partition key.
+            None => quote!(kin_runtime::flat_json::check(data, #fields, None)),
+            Some(Some(PartitionKey::Field(path))) => {
+                let index = record.fields.iter().position(|f| &f.name == path)?;
+                quote!(kin_runtime::flat_json::check(data, #fields, Some(#index)))
+            }
+            Some(_) => quote! {
+                kin_runtime::flat_json::check(data, #fields, None)?;
+                Ok(Some(kin_runtime::producer::random_key()))
+            },
+        },
+    )
 }
 
 /// The partition key expression of a record written to `target` (a stream), as `Result`.

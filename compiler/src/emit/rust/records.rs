@@ -165,6 +165,48 @@ pub fn decoder(name: &syn::Ident, schema: &Schema, record: &RecordType) -> Token
     }
 }
 
+/// The name of a flat schema's field table (`FIELDS_CLICK`).
+pub fn fields_ident(schema: &str) -> syn::Ident {
+    format_ident!("{}", fn_ident("fields", schema).to_string().to_uppercase())
+}
+
+/// `const FIELDS_NAME: &[Field]` for a JSON schema whose fields are all of a type
+/// `kin_runtime::flat_json` reads (scalars, at most 64 of them): producers check its records
+/// with that one-pass reader instead of serde. `None` for other schemas.
+pub fn flat_fields(schema: &Schema, record: &RecordType) -> Option<TokenStream> {
+    if schema.format.as_ref().map(|f| f.value) == Some(RecordFormat::Csv)
+        || record.fields.len() > 64
+    {
+        return None;
+    }
+    let kind = quote!(kin_runtime::flat_json::Kind);
+    let fields = record
+        .fields
+        .iter()
+        .map(|field| {
+            let ty = match &field.ty.ty {
+                Type::String => quote!(#kind::String),
+                Type::Int => quote!(#kind::Int),
+                Type::Float => quote!(#kind::Float),
+                Type::Bool => quote!(#kind::Bool),
+                Type::Timestamp => quote!(#kind::Timestamp),
+                Type::Date => quote!(#kind::Date),
+                Type::Bytes => quote!(#kind::Bytes),
+                Type::Decimal { .. } | Type::List(_) | Type::Struct(_) => return None,
+            };
+            let (name, nullable) = (&field.name, field.ty.nullable);
+            Some(quote! {
+                kin_runtime::flat_json::Field::new(#name, #ty, #nullable)
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let ident = fields_ident(&schema.name.value);
+    Some(quote! {
+        /// The schema's fields, as producers check its records (`kin_runtime::flat_json`).
+        const #ident: &[kin_runtime::flat_json::Field<'static>] = &[#(#fields),*];
+    })
+}
+
 fn csv_decoder(name: &syn::Ident, schema: &Schema, record: &RecordType) -> TokenStream {
     let delimiter = schema
         .delimiter

@@ -25,12 +25,34 @@ fn main_rs_is_stamped_and_valid_rust() {
     syn::parse_file(main).expect("generated main.rs parses");
     assert!(main.contains("pub struct Click<'a>"), "{main}");
     assert!(main.contains("fn check_web(data: &[u8])"), "{main}");
-    // The partition key of stream clicks is session_id.
-    assert!(main.contains("record.session_id"), "{main}");
+    // Click is flat: its records are checked by the one-pass reader, with the partition key of
+    // stream clicks, session_id, named by its index in the field table.
+    let call = "kin_runtime::flat_json::check(data, FIELDS_CLICK, Some(";
+    let at = main.find(call).unwrap_or_else(|| panic!("{main}")) + call.len();
+    let index: usize = main[at..]
+        .split("usize")
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{main}"));
+    let table = &main[main.find("const FIELDS_CLICK").unwrap_or_else(|| panic!("{main}"))..];
+    let names: Vec<&str> = table
+        .split("Field::new(\n")
+        .skip(1)
+        .filter_map(|f| f.trim_start().strip_prefix('"')?.split('"').next())
+        .collect();
+    assert_eq!(names.get(index), Some(&"session_id"), "{names:?}");
     assert!(
         main.contains("partition_keys: Vec::from([\"event_type\"])"),
         "{main}"
     );
+}
+
+#[test]
+fn schemas_with_decimals_are_checked_through_serde() {
+    let files = project("examples/db-to-redshift/pipeline.yaml");
+    let main = file(&files, "src/main.rs");
+    assert!(!main.contains("flat_json::check"), "{main}");
+    assert!(main.contains("::decode(data)?"), "{main}");
 }
 
 #[test]

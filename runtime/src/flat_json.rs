@@ -1,0 +1,670 @@
+//! One-pass reading of flat JSON records: objects whose fields are strings, numbers, booleans,
+//! timestamps, dates or base64 bytes.
+//!
+//! Producers check every record against its schema and analytics decodes every record it reads,
+//! so both parse each record of a pipeline. For flat schemas — most event schemas — kin reads
+//! them here rather than through serde: a record's fields are matched against the schema's
+//! field table (the next field in schema order is tried first), each value is checked by its
+//! field's type as it is read, strings are scanned eight bytes at a time and borrowed from the
+//! record unless they hold escapes, and UTF-8 is checked once per record. The JSON accepted is
+//! RFC 8259's, as serde_json reads it (the tests compare the two on mutated records), with
+//! kin's typing rules: an `int` takes a JSON integer in the 64-bit range, a `float` any number,
+//! a `timestamp` an RFC 3339 string or integer epoch milliseconds, a `date` a `YYYY-MM-DD`
+//! string, `bytes` a base64 string; `null` or a missing field is null where the field is
+//! nullable and an error where not; a field given twice is an error.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::records::{format_date, format_timestamp, parse_bytes, parse_date, parse_timestamp};
+
+/// A field's type, as this reader checks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Int,
+    Float,
+    Bool,
+    Timestamp,
+    Date,
+    Bytes,
+}
+
+/// One field of a flat schema.
+#[derive(Clone, Copy, Debug)]
+pub struct Field<'n> {
+    pub name: &'n str,
+    pub kind: Kind,
+    pub nullable: bool,
+    /// Whether the name is written in JSON as it is (no quote, backslash or control character
+    /// to escape), so that it can be matched against a record's bytes directly.
+    plain: bool,
+}
+
+impl<'n> Field<'n> {
+    pub const fn new(name: &'n str, kind: Kind, nullable: bool) -> Self {
+        let bytes = name.as_bytes();
+        let mut plain = true;
+        let mut i = 0;
+        while i < bytes.len() {
+            plain &= !is_special(bytes[i]);
+            i += 1;
+        }
+        Field {
+            name,
+            kind,
+            nullable,
+            plain,
+        }
+    }
+}
+
+/// The most fields a flat schema may have (they are tracked in one `u64`).
+pub const MAX_FIELDS: usize = 64;
+
+/// A field's value as read. Strings (and base64 bytes, kept as their text) borrow from the
+/// record unless they held escapes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Epoch milliseconds.
+    Timestamp(i64),
+    /// Days since the epoch.
+    Date(i32),
+}
+
+impl Value<'_> {
+    /// The value as a partition key (the text kin's generated code uses for the same value).
+    pub fn key_text(&self) -> Option<Arc<str>> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Str(text) => Arc::from(&**text),
+            Value::Int(v) => v.to_string().into(),
+            Value::Float(v) => v.to_string().into(),
+            Value::Bool(v) => v.to_string().into(),
+            Value::Timestamp(ms) => format_timestamp(*ms).into(),
+            Value::Date(days) => format_date(*days as i64 * 86_400_000).into(),
+        })
+    }
+}
+
+/// What to do with a field the schema does not name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unknown {
+    /// It is an error (a producer's check: the record does not match its schema).
+    Deny,
+    /// It is checked as JSON and skipped (analytics reading the fields a query needs).
+    Skip,
+}
+
+/// Reads one record, a JSON object, calling `visit(index, value)` once for every field of
+/// `fields`: as each is read, then with [`Value::Null`] for each nullable field the record
+/// leaves out. The error says what is wrong, naming the field and the byte column.
+pub fn read<'a>(
+    data: &'a [u8],
+    fields: &[Field<'_>],
+    unknown: Unknown,
+    mut visit: impl FnMut(usize, Value<'a>) -> Result<(), String>,
+) -> Result<(), String> {
+    if fields.len() > MAX_FIELDS {
+        return Err(format!("a flat record has at most {MAX_FIELDS} fields"));
+    }
+    let text = match simdutf8::basic::from_utf8(data) {
+        Ok(text) => text,
+        // The slower check says where the bad byte is.
+        Err(_) => std::str::from_utf8(data).map_err(|e| e.to_string())?,
+    };
+    let mut s = Scanner { text, at: 0 };
+    s.skip_space();
+    if s.peek() != Some(b'{') {
+        return Err(s.error(format!("expected a JSON object, found {}", s.found())));
+    }
+    s.at += 1;
+    let mut seen: u64 = 0;
+    let mut next = 0;
+    s.skip_space();
+    if s.peek() == Some(b'}') {
+        s.at += 1;
+    } else {
+        loop {
+            if s.peek() != Some(b'"') {
+                return Err(s.error(format!("expected a field name, found {}", s.found())));
+            }
+            s.at += 1;
+            // Fields usually come in schema order: try the next one's name against the
+            // record's bytes before reading the name as a string.
+            let index = match fields.get(next) {
+                Some(field) if field.plain && s.at_name(field.name) => Some(next),
+                _ => {
+                    let name = s.string()?;
+                    match position(fields, &name) {
+                        Some(index) => Some(index),
+                        None if unknown == Unknown::Skip => None,
+                        None => return Err(s.error(format!("unknown field `{name}`"))),
+                    }
+                }
+            };
+            s.skip_space();
+            if s.peek() != Some(b':') {
+                return Err(s.error(format!("expected `:`, found {}", s.found())));
+            }
+            s.at += 1;
+            s.skip_space();
+            match index {
+                Some(index) => {
+                    let field = &fields[index];
+                    if seen & (1 << index) != 0 {
+                        return Err(s.error(format!("duplicate field `{}`", field.name)));
+                    }
+                    seen |= 1 << index;
+                    next = index + 1;
+                    let value = s.value(field)?;
+                    visit(index, value)?;
+                }
+                None => s.skip_value(0)?,
+            }
+            s.skip_space();
+            match s.peek() {
+                Some(b',') => {
+                    s.at += 1;
+                    s.skip_space();
+                }
+                Some(b'}') => {
+                    s.at += 1;
+                    break;
+                }
+                _ => return Err(s.error(format!("expected `,` or `}}`, found {}", s.found()))),
+            }
+        }
+    }
+    s.skip_space();
+    if s.at < s.text.len() {
+        return Err(s.error("trailing characters after the object".to_string()));
+    }
+    for (index, field) in fields.iter().enumerate() {
+        if seen & (1 << index) == 0 {
+            if !field.nullable {
+                return Err(format!("missing field `{}`", field.name));
+            }
+            visit(index, Value::Null)?;
+        }
+    }
+    Ok(())
+}
+
+/// A producer's check of one record: `Ok` with the text of field `key` (the partition key) when
+/// it is given, an error when the record does not match `fields` or the key is null.
+pub fn check(
+    data: &[u8],
+    fields: &[Field<'_>],
+    key: Option<usize>,
+) -> Result<Option<Arc<str>>, String> {
+    let mut text = None;
+    read(data, fields, Unknown::Deny, |index, value| {
+        if Some(index) == key {
+            text = value.key_text();
+        }
+        Ok(())
+    })?;
+    match key {
+        Some(index) if text.is_none() => Err(format!(
+            "the partition key field `{}` is null",
+            fields[index].name
+        )),
+        _ => Ok(text),
+    }
+}
+
+/// The index of the field named `name`.
+fn position(fields: &[Field<'_>], name: &str) -> Option<usize> {
+    fields
+        .iter()
+        .position(|f| same(f.name.as_bytes(), name.as_bytes()))
+}
+
+/// `a == b`, inlined: field names are short, and a call to `memcmp` costs more than comparing
+/// them eight bytes at a time.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a, mut b) = (a, b);
+    while let (Some((x, rest_a)), Some((y, rest_b))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if x != y {
+            return false;
+        }
+        (a, b) = (rest_a, rest_b);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// JSON nesting deeper than this is refused, as serde_json refuses it.
+const MAX_DEPTH: usize = 128;
+
+struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.at).copied()
+    }
+
+    fn error(&self, message: String) -> String {
+        format!("{message} at column {}", self.at + 1)
+    }
+
+    /// What is at the cursor, for an error message.
+    fn found(&self) -> &'static str {
+        match self.peek() {
+            None => "the end of the record (EOF while parsing)",
+            Some(b'"') => "a string",
+            Some(b'{') => "an object",
+            Some(b'[') => "an array",
+            Some(b'-' | b'0'..=b'9') => "a number",
+            Some(b't' | b'f') => "a boolean",
+            Some(b'n') => "null",
+            Some(_) => "an unexpected character",
+        }
+    }
+
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// Whether the record's bytes at the cursor are `name` and a closing quote (for a plain
+    /// name, that is the field name `name`); if so the cursor moves past them.
+    #[inline]
+    fn at_name(&mut self, name: &str) -> bool {
+        let end = self.at + name.len();
+        let matched = self
+            .bytes()
+            .get(self.at..end)
+            .is_some_and(|b| same(b, name.as_bytes()))
+            && self.bytes().get(end) == Some(&b'"');
+        if matched {
+            self.at = end + 1;
+        }
+        matched
+    }
+
+    /// Reads `word` (a literal the cursor is on).
+    fn literal(&mut self, word: &str) -> Result<(), String> {
+        if self.bytes()[self.at..].starts_with(word.as_bytes()) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(self.error(format!("expected `{word}`")))
+        }
+    }
+
+    /// One field's value, checked by its type.
+    fn value(&mut self, field: &Field<'_>) -> Result<Value<'a>, String> {
+        let wrong = |s: &Self, expected: &str| {
+            s.error(format!(
+                "field `{}`: expected {expected}, found {}",
+                field.name,
+                s.found()
+            ))
+        };
+        let in_field = |e: String| format!("field `{}`: {e}", field.name);
+        match (self.peek(), field.kind) {
+            (Some(b'n'), _) => {
+                self.literal("null")?;
+                if field.nullable {
+                    Ok(Value::Null)
+                } else {
+                    Err(self.error(format!("field `{}` is null but not nullable", field.name)))
+                }
+            }
+            (Some(b'"'), Kind::String) => {
+                self.at += 1;
+                self.string().map(Value::Str)
+            }
+            (Some(b'"'), Kind::Timestamp) => {
+                self.at += 1;
+                let text = self.string()?;
+                parse_timestamp(&text)
+                    .map(|t| Value::Timestamp(t.0))
+                    .map_err(in_field)
+            }
+            (Some(b'"'), Kind::Date) => {
+                self.at += 1;
+                let text = self.string()?;
+                parse_date(&text)
+                    .map(|d| Value::Date(d.0))
+                    .map_err(in_field)
+            }
+            (Some(b'"'), Kind::Bytes) => {
+                self.at += 1;
+                let text = self.string()?;
+                parse_bytes(&text).map_err(in_field)?;
+                Ok(Value::Str(text))
+            }
+            (Some(b'-' | b'0'..=b'9'), Kind::Int | Kind::Timestamp | Kind::Float) => {
+                let start = self.at;
+                let number = self.number()?;
+                match (number, field.kind) {
+                    (Number::Int(v), Kind::Timestamp) => Ok(Value::Timestamp(v)),
+                    (Number::Int(v), Kind::Int) => Ok(Value::Int(v)),
+                    (Number::Int(v), _) => Ok(Value::Float(v as f64)),
+                    (Number::Other, Kind::Float) => {
+                        match self.text[start..self.at].parse::<f64>() {
+                            Ok(v) if v.is_finite() => Ok(Value::Float(v)),
+                            _ => Err(self.error(in_field("number out of range".to_string()))),
+                        }
+                    }
+                    (Number::Other, Kind::Int) => Err(self.error(format!(
+                        "field `{}`: expected an integer in the 64-bit range, found {}",
+                        field.name,
+                        &self.text[start..self.at]
+                    ))),
+                    (Number::Other, _) => Err(self.error(format!(
+                        "field `{}`: expected an RFC 3339 timestamp string or integer epoch \
+                         milliseconds, found {}",
+                        field.name,
+                        &self.text[start..self.at]
+                    ))),
+                }
+            }
+            (Some(b't'), Kind::Bool) => self.literal("true").map(|()| Value::Bool(true)),
+            (Some(b'f'), Kind::Bool) => self.literal("false").map(|()| Value::Bool(false)),
+            (_, Kind::String) => Err(wrong(self, "a string")),
+            (_, Kind::Int) => Err(wrong(self, "an integer")),
+            (_, Kind::Float) => Err(wrong(self, "a number")),
+            (_, Kind::Bool) => Err(wrong(self, "a boolean")),
+            (_, Kind::Timestamp) => Err(wrong(self, "a timestamp")),
+            (_, Kind::Date) => Err(wrong(self, "a date string")),
+            (_, Kind::Bytes) => Err(wrong(self, "a base64 string")),
+        }
+    }
+
+    /// The rest of a string whose opening quote has been read; the cursor ends after its
+    /// closing quote.
+    fn string(&mut self) -> Result<Cow<'a, str>, String> {
+        let start = self.at;
+        let end = special(self.bytes(), start);
+        match self.bytes().get(end) {
+            Some(b'"') => {
+                self.at = end + 1;
+                Ok(Cow::Borrowed(&self.text[start..end]))
+            }
+            Some(b'\\') => {
+                let mut out = String::with_capacity(end - start + 16);
+                out.push_str(&self.text[start..end]);
+                self.at = end;
+                self.escaped(&mut out)?;
+                Ok(Cow::Owned(out))
+            }
+            Some(_) => {
+                self.at = end;
+                Err(self.error("control character in a string".to_string()))
+            }
+            None => {
+                self.at = end;
+                Err(self.error("EOF while parsing a string".to_string()))
+            }
+        }
+    }
+
+    /// The rest of a string from a backslash on, into `out`.
+    fn escaped(&mut self, out: &mut String) -> Result<(), String> {
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.at += 1;
+                    let c = match self.peek() {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.at += 1;
+                            let c = self.unicode_escape()?;
+                            out.push(c);
+                            continue;
+                        }
+                        _ => return Err(self.error("invalid escape in a string".to_string())),
+                    };
+                    self.at += 1;
+                    out.push(c);
+                }
+                Some(_) => {
+                    let end = special(self.bytes(), self.at);
+                    if end == self.at {
+                        return Err(self.error("control character in a string".to_string()));
+                    }
+                    out.push_str(&self.text[self.at..end]);
+                    self.at = end;
+                }
+                None => return Err(self.error("EOF while parsing a string".to_string())),
+            }
+        }
+    }
+
+    /// `XXXX` after `\u` (and a low surrogate's `\uXXXX` after a high one).
+    fn unicode_escape(&mut self) -> Result<char, String> {
+        let high = self.hex4()?;
+        let code = match high {
+            0xD800..=0xDBFF => {
+                if !self.bytes()[self.at..].starts_with(b"\\u") {
+                    return Err(self.error("lone leading surrogate in hex escape".to_string()));
+                }
+                self.at += 2;
+                let low = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    return Err(self.error("lone leading surrogate in hex escape".to_string()));
+                }
+                0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+            }
+            0xDC00..=0xDFFF => {
+                return Err(self.error("lone trailing surrogate in hex escape".to_string()))
+            }
+            code => code,
+        };
+        char::from_u32(code).ok_or_else(|| self.error("invalid unicode escape".to_string()))
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let digits = self
+            .text
+            .get(self.at..self.at + 4)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| self.error("invalid \\u escape in a string".to_string()))?;
+        let code = u32::from_str_radix(digits, 16)
+            .map_err(|_| self.error("invalid \\u escape in a string".to_string()))?;
+        self.at += 4;
+        Ok(code)
+    }
+
+    /// A JSON number at the cursor: its value when it is an integer in the 64-bit range.
+    fn number(&mut self) -> Result<Number, String> {
+        let bytes = self.bytes();
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.at += 1;
+        }
+        let mut magnitude: u64 = 0;
+        let mut fits = true;
+        match self.peek() {
+            Some(b'0') => self.at += 1,
+            Some(b'1'..=b'9') => {
+                while let Some(&d @ b'0'..=b'9') = bytes.get(self.at) {
+                    match magnitude
+                        .checked_mul(10)
+                        .and_then(|m| m.checked_add(u64::from(d - b'0')))
+                    {
+                        Some(m) => magnitude = m,
+                        None => fits = false,
+                    }
+                    self.at += 1;
+                }
+            }
+            _ => return Err(self.error("invalid number".to_string())),
+        }
+        let mut integer = true;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            self.digits()?;
+            integer = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            self.digits()?;
+            integer = false;
+        }
+        if !(integer && fits) {
+            return Ok(Number::Other);
+        }
+        let value = if negative {
+            0i64.checked_sub_unsigned(magnitude)
+        } else {
+            i64::try_from(magnitude).ok()
+        };
+        Ok(value.map_or(Number::Other, Number::Int))
+    }
+
+    /// One or more decimal digits.
+    fn digits(&mut self) -> Result<(), String> {
+        let start = self.at;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+        if self.at == start {
+            return Err(self.error("invalid number".to_string()));
+        }
+        Ok(())
+    }
+
+    /// Checks and skips any JSON value.
+    fn skip_value(&mut self, depth: usize) -> Result<(), String> {
+        if depth >= MAX_DEPTH {
+            return Err(self.error("recursion limit exceeded".to_string()));
+        }
+        match self.peek() {
+            Some(b'"') => {
+                self.at += 1;
+                self.string().map(drop)
+            }
+            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(open @ (b'[' | b'{')) => {
+                let close = if open == b'[' { b']' } else { b'}' };
+                self.at += 1;
+                self.skip_space();
+                if self.peek() == Some(close) {
+                    self.at += 1;
+                    return Ok(());
+                }
+                loop {
+                    if open == b'{' {
+                        if self.peek() != Some(b'"') {
+                            return Err(self
+                                .error(format!("expected a field name, found {}", self.found())));
+                        }
+                        self.at += 1;
+                        self.string()?;
+                        self.skip_space();
+                        if self.peek() != Some(b':') {
+                            return Err(self.error(format!("expected `:`, found {}", self.found())));
+                        }
+                        self.at += 1;
+                        self.skip_space();
+                    }
+                    self.skip_value(depth + 1)?;
+                    self.skip_space();
+                    match self.peek() {
+                        Some(b',') => {
+                            self.at += 1;
+                            self.skip_space();
+                        }
+                        Some(c) if c == close => {
+                            self.at += 1;
+                            return Ok(());
+                        }
+                        _ => {
+                            return Err(self.error(format!(
+                                "expected `,` or `{}`, found {}",
+                                close as char,
+                                self.found()
+                            )))
+                        }
+                    }
+                }
+            }
+            _ => Err(self.error(format!("expected a value, found {}", self.found()))),
+        }
+    }
+}
+
+enum Number {
+    Int(i64),
+    /// A fraction, an exponent or an integer outside the 64-bit range.
+    Other,
+}
+
+/// The index of the first `"`, `\` or control character in `bytes` from `at` on (or its
+/// length): eight bytes at a time, as serde_json scans strings.
+fn special(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        // A byte is flagged when it is zero (after the XORs) or below 0x20; borrows can flag
+        // bytes above a flagged one, never below, so the lowest flag is exact.
+        let flags = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        let flags = flags & HIGH;
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        if is_special(b) {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// A byte that ends the plain run of a JSON string: `"`, `\` or a control character.
+const fn is_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+#[cfg(test)]
+mod tests;
