@@ -30,7 +30,7 @@ use crate::encrypt::{EncryptError, LocalKey};
 use crate::errors::ErrorRecord;
 use crate::s3::{unsafe_partition_value, ObjectNamer, ObjectSink};
 
-use writer::{Background, Job, Writer};
+use writer::{Background, Job, Sealer, Writer};
 
 /// Firehose's record size limit: 1,000 KiB.
 pub const MAX_RECORD_BYTES: usize = 1000 * 1024;
@@ -345,8 +345,10 @@ impl Firehose {
         )
         .map_err(|e| error(e.message))?;
         let writer = Writer {
-            compression: config.compression,
-            encryption: config.encryption.clone(),
+            sealer: Sealer {
+                compression: config.compression,
+                encryption: config.encryption.clone(),
+            },
             bucket: config.bucket.clone(),
             sink,
             scratch: Vec::new(),

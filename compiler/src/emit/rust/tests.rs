@@ -34,7 +34,9 @@ fn main_rs_is_stamped_and_valid_rust() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{main}"));
-    let table = &main[main.find("const FIELDS_CLICK").unwrap_or_else(|| panic!("{main}"))..];
+    let table = &main[main
+        .find("const FIELDS_CLICK")
+        .unwrap_or_else(|| panic!("{main}"))..];
     let names: Vec<&str> = table
         .split("Field::new(\n")
         .skip(1)
