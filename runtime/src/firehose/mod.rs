@@ -265,10 +265,14 @@ pub struct Firehose {
     buffers: HashMap<Vec<String>, Buffer, ahash::RandomState>,
     error_buffers: HashMap<ErrorOutputType, Buffer>,
     counters: FirehoseCounters,
-    /// The emptied allocation of the last data buffer delivered, for the next one: a buffer of
-    /// up to 128 MiB then fills memory that is already mapped.
-    spare: Vec<u8>,
+    /// Emptied allocations of data buffers delivered, for the next ones: a buffer of up to
+    /// 128 MiB then fills memory that is already mapped. As many are kept as the writer
+    /// threads can hold buffers at once.
+    spares: Vec<Vec<u8>>,
 }
+
+/// The most emptied buffers a firehose keeps (see [`Firehose::spares`]).
+const SPARES: usize = 4;
 
 impl fmt::Debug for Firehose {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -370,7 +374,7 @@ impl Firehose {
             buffers: HashMap::default(),
             error_buffers: HashMap::new(),
             counters: FirehoseCounters::default(),
-            spare: Vec::new(),
+            spares: Vec::new(),
         })
     }
 
@@ -486,7 +490,7 @@ impl Firehose {
         let buffer = match self.buffers.get_mut(key) {
             Some(buffer) => buffer,
             None => {
-                let data = std::mem::take(&mut self.spare);
+                let data = self.spares.pop().unwrap_or_default();
                 self.buffers
                     .entry(key.to_vec())
                     .or_insert_with(|| Buffer::reusing(data, arrival_ms))
@@ -689,9 +693,11 @@ impl Firehose {
                     self.counters.bytes_delivered += bytes;
                     self.counters.objects_written += 1;
                     self.counters.object_bytes_written += written;
-                    let mut data = job.data;
-                    data.clear();
-                    self.spare = data;
+                    if self.spares.len() < SPARES {
+                        let mut data = job.data;
+                        data.clear();
+                        self.spares.push(data);
+                    }
                 }
                 (BufferKey::Errors(_), Ok(_)) => {
                     self.counters.error_bytes_buffered -= bytes;

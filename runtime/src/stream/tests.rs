@@ -80,8 +80,15 @@ fn cached_shards_equal_the_md5_ranges_past_the_cache_size() {
     // once the cache is full): every record lands where the MD5 of its key says.
     let stream = stream(7);
     let ranges = ShardRanges::uniform(7);
+    // Keys of every length a partition key may have (1 to 256): short ones are cached inline,
+    // longer ones never; keys that differ only past the inline length are told apart.
+    let long = "k".repeat(250);
     let keys: Vec<String> = (0..SHARD_CACHE_KEYS + 5_000)
-        .map(|i| format!("session-{i}"))
+        .map(|i| match i % 3 {
+            0 => format!("session-{i}"),
+            1 => format!("{}{i}", &long[..i % 250]),
+            _ => i.to_string(),
+        })
         .collect();
     for _ in 0..2 {
         let entries = keys.iter().map(|k| entry(k, "x")).collect();
