@@ -27,6 +27,9 @@ pub struct Decimal<const P: u8, const S: u8>(pub String);
 pub struct Bytes(pub Vec<u8>);
 
 pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
+    if let Some(ms) = utc_millis(text.as_bytes()) {
+        return Ok(Timestamp(ms));
+    }
     let text = text.trim();
     if let Some(ms) = utc_millis(text.as_bytes()) {
         return Ok(Timestamp(ms));
