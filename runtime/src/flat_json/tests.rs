@@ -35,6 +35,47 @@ struct Serde<'a> {
     blob: Option<Cow<'a, str>>,
 }
 
+/// [`Serde`] that skips fields it does not name, as analytics does.
+#[derive(Debug, serde::Deserialize)]
+struct SerdeSkipping<'a> {
+    #[serde(borrow)]
+    page: Cow<'a, str>,
+    #[serde(borrow)]
+    user: Option<Cow<'a, str>>,
+    n: Option<i64>,
+    score: f64,
+    ok: Option<bool>,
+    ts: Timestamp,
+    day: Option<Date>,
+    #[serde(borrow)]
+    blob: Option<Cow<'a, str>>,
+}
+
+impl<'a> From<SerdeSkipping<'a>> for Serde<'a> {
+    fn from(r: SerdeSkipping<'a>) -> Self {
+        let SerdeSkipping {
+            page,
+            user,
+            n,
+            score,
+            ok,
+            ts,
+            day,
+            blob,
+        } = r;
+        Serde {
+            page,
+            user,
+            n,
+            score,
+            ok,
+            ts,
+            day,
+            blob,
+        }
+    }
+}
+
 impl<'a> Serde<'a> {
     fn values(self) -> Vec<Value<'a>> {
         vec![
@@ -50,9 +91,14 @@ impl<'a> Serde<'a> {
     }
 }
 
-fn serde_read(data: &[u8]) -> Result<Vec<Value<'_>>, String> {
+fn serde_read(data: &[u8], unknown: Unknown) -> Result<Vec<Value<'_>>, String> {
     let text = std::str::from_utf8(data).map_err(|e| e.to_string())?;
-    let record: Serde = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let record: Serde = match unknown {
+        Unknown::Deny => serde_json::from_str(text).map_err(|e| e.to_string())?,
+        Unknown::Skip => serde_json::from_str::<SerdeSkipping>(text)
+            .map_err(|e| e.to_string())?
+            .into(),
+    };
     if record
         .blob
         .as_deref()
@@ -87,7 +133,8 @@ const GOOD: &[&str] = &[
 #[test]
 fn records_read_as_serde_reads_them() {
     for record in GOOD {
-        let expected = serde_read(record.as_bytes()).unwrap_or_else(|e| panic!("{record}: {e}"));
+        let expected = serde_read(record.as_bytes(), Unknown::Deny)
+            .unwrap_or_else(|e| panic!("{record}: {e}"));
         let flat =
             flat_read(record.as_bytes(), Unknown::Deny).unwrap_or_else(|e| panic!("{record}: {e}"));
         assert_eq!(flat, expected, "{record}");
@@ -206,7 +253,10 @@ fn bad_records_say_what_is_wrong_and_where() {
             Err(e) => assert!(e.contains(expected), "{shown}: {e}"),
             Ok(_) => panic!("accepted {shown}"),
         }
-        assert!(serde_read(record).is_err(), "serde accepts {shown}");
+        assert!(
+            serde_read(record, Unknown::Deny).is_err(),
+            "serde accepts {shown}"
+        );
     }
 }
 
@@ -279,14 +329,16 @@ fn mutated_records_are_accepted_and_read_exactly_as_serde_does() {
         }
         total += 1;
         let shown = String::from_utf8_lossy(&record);
-        match (serde_read(&record), flat_read(&record, Unknown::Deny)) {
-            (Ok(a), Ok(b)) => {
-                accepted += 1;
-                assert_eq!(a, b, "{shown}");
+        for unknown in [Unknown::Deny, Unknown::Skip] {
+            match (serde_read(&record, unknown), flat_read(&record, unknown)) {
+                (Ok(a), Ok(b)) => {
+                    accepted += usize::from(unknown == Unknown::Deny);
+                    assert_eq!(a, b, "{unknown:?}: {shown}");
+                }
+                (Err(_), Err(_)) => {}
+                (Ok(_), Err(e)) => panic!("{unknown:?}: serde accepts, kin refuses ({e}): {shown}"),
+                (Err(e), Ok(_)) => panic!("{unknown:?}: kin accepts, serde refuses ({e}): {shown}"),
             }
-            (Err(_), Err(_)) => {}
-            (Ok(_), Err(e)) => panic!("serde accepts, kin refuses ({e}): {shown}"),
-            (Err(e), Ok(_)) => panic!("kin accepts, serde refuses ({e}): {shown}"),
         }
     }
     // Enough of both kinds for the comparison to mean something.
