@@ -484,14 +484,21 @@ fn interval(ms: u64) -> String {
     format!("INTERVAL '{ms} milliseconds'")
 }
 
+/// `ms` as an Arrow duration: added to a timestamp it is one integer addition per row, where
+/// an `INTERVAL` goes through calendar arithmetic (months, days, nanoseconds) for every row.
+fn duration(ms: u64) -> String {
+    format!("arrow_cast({ms}, 'Duration(Millisecond)')")
+}
+
 /// The DataFusion subquery standing in for one window function.
 fn subquery(w: &WindowUse, table: &str, ts: &str) -> String {
-    let one_ms = interval(1);
+    let one_ms = duration(1);
     match w.kind {
         WindowKind::Tumble | WindowKind::Session => {
-            let size = interval(w.intervals_ms[0]);
-            let start = format!("date_bin({size}, {ts})");
-            format!("(SELECT *, {start} AS window_start, {start} + {size} AS window_end, {start} + {size} - {one_ms} AS window_time FROM {table})")
+            let start = format!("date_bin({}, {ts})", interval(w.intervals_ms[0]));
+            let (size, size_less_one) =
+                (duration(w.intervals_ms[0]), duration(w.intervals_ms[0] - 1));
+            format!("(SELECT *, {start} AS window_start, {start} + {size} AS window_end, {start} + {size_less_one} AS window_time FROM {table})")
         }
         WindowKind::Hop => {
             let (slide, size) = (w.intervals_ms[0], w.intervals_ms[1]);
@@ -500,21 +507,22 @@ fn subquery(w: &WindowUse, table: &str, ts: &str) -> String {
                     format!(
                         "date_bin({}, {ts}) - {}",
                         interval(slide),
-                        interval(k * slide)
+                        duration(k * slide)
                     )
                 })
                 .collect();
             format!(
-                "(SELECT *, window_start + {size} AS window_end, window_start + {size} - {one_ms} AS window_time FROM (SELECT *, unnest(make_array({})) AS window_start FROM {table}))",
+                "(SELECT *, window_start + {size} AS window_end, window_start + {size_less_one} AS window_time FROM (SELECT *, unnest(make_array({})) AS window_start FROM {table}))",
                 starts.join(", "),
-                size = interval(size)
+                size = duration(size),
+                size_less_one = duration(size - 1),
             )
         }
         WindowKind::Cumulate => {
             let (step, size) = (w.intervals_ms[0], w.intervals_ms[1]);
             let start = format!("date_bin({}, {ts})", interval(size));
             let ends: Vec<String> = (1..=size / step)
-                .map(|k| format!("{start} + {}", interval(k * step)))
+                .map(|k| format!("{start} + {}", duration(k * step)))
                 .collect();
             format!(
                 "(SELECT *, window_end - {one_ms} AS window_time FROM (SELECT *, {start} AS window_start, unnest(make_array({})) AS window_end FROM {table}) WHERE window_end > {ts})",
