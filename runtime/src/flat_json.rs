@@ -148,12 +148,7 @@ pub fn read<'a>(
                     }
                 }
             };
-            s.skip_space();
-            if s.peek() != Some(b':') {
-                return Err(s.error(format!("expected `:`, found {}", s.found())));
-            }
-            s.at += 1;
-            s.skip_space();
+            s.colon()?;
             match index {
                 Some(index) => {
                     let field = &fields[index];
@@ -308,6 +303,17 @@ impl<'a> Scanner<'a> {
         matched
     }
 
+    /// The `:` after a field name, with the whitespace around it.
+    fn colon(&mut self) -> Result<(), String> {
+        self.skip_space();
+        if self.peek() != Some(b':') {
+            return Err(self.error(format!("expected `:`, found {}", self.found())));
+        }
+        self.at += 1;
+        self.skip_space();
+        Ok(())
+    }
+
     /// Reads `word` (a literal the cursor is on).
     fn literal(&mut self, word: &str) -> Result<(), String> {
         if self.bytes()[self.at..].starts_with(word.as_bytes()) {
@@ -338,29 +344,21 @@ impl<'a> Scanner<'a> {
                     Err(self.error(format!("field `{}` is null but not nullable", field.name)))
                 }
             }
-            (Some(b'"'), Kind::String) => {
-                self.at += 1;
-                self.string().map(Value::Str)
-            }
-            (Some(b'"'), Kind::Timestamp) => {
+            (Some(b'"'), Kind::String | Kind::Timestamp | Kind::Date | Kind::Bytes) => {
                 self.at += 1;
                 let text = self.string()?;
-                parse_timestamp(&text)
-                    .map(|t| Value::Timestamp(t.0))
-                    .map_err(in_field)
-            }
-            (Some(b'"'), Kind::Date) => {
-                self.at += 1;
-                let text = self.string()?;
-                parse_date(&text)
-                    .map(|d| Value::Date(d.0))
-                    .map_err(in_field)
-            }
-            (Some(b'"'), Kind::Bytes) => {
-                self.at += 1;
-                let text = self.string()?;
-                parse_bytes(&text).map_err(in_field)?;
-                Ok(Value::Str(text))
+                match field.kind {
+                    Kind::Timestamp => parse_timestamp(&text)
+                        .map(|t| Value::Timestamp(t.0))
+                        .map_err(in_field),
+                    Kind::Date => parse_date(&text)
+                        .map(|d| Value::Date(d.0))
+                        .map_err(in_field),
+                    Kind::Bytes => parse_bytes(&text)
+                        .map(|_| Value::Str(text))
+                        .map_err(in_field),
+                    _ => Ok(Value::Str(text)),
+                }
             }
             (Some(b'-' | b'0'..=b'9'), Kind::Int | Kind::Timestamp | Kind::Float) => {
                 let start = self.at;
@@ -600,12 +598,7 @@ impl<'a> Scanner<'a> {
                         }
                         self.at += 1;
                         self.string()?;
-                        self.skip_space();
-                        if self.peek() != Some(b':') {
-                            return Err(self.error(format!("expected `:`, found {}", self.found())));
-                        }
-                        self.at += 1;
-                        self.skip_space();
+                        self.colon()?;
                     }
                     self.skip_value(depth + 1)?;
                     self.skip_space();
