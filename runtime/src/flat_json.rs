@@ -126,6 +126,9 @@ pub fn read<'a>(
     s.at += 1;
     let mut seen: u64 = 0;
     let mut next = 0;
+    // Bit n set when some field's name is n bytes long (63 for any longer), made when first
+    // needed: most names a record has and the schema lacks are refused on their length alone.
+    let mut lengths = 0u64;
     s.skip_space();
     if s.peek() == Some(b'}') {
         s.at += 1;
@@ -141,7 +144,16 @@ pub fn read<'a>(
                 Some(field) if field.plain && s.at_name(field.name) => Some(next),
                 _ => {
                     let name = s.string()?;
-                    match position(fields, &name) {
+                    if lengths == 0 {
+                        lengths = fields
+                            .iter()
+                            .fold(0, |set, field| set | 1 << field.name.len().min(63));
+                    }
+                    let index = match lengths & 1 << name.len().min(63) {
+                        0 => None,
+                        _ => position(fields, &name),
+                    };
+                    match index {
                         Some(index) => Some(index),
                         None if unknown == Unknown::Skip => None,
                         None => return Err(s.error(format!("unknown field `{name}`"))),
@@ -159,6 +171,12 @@ pub fn read<'a>(
                     next = index + 1;
                     let value = s.value(field)?;
                     visit(index, value)?;
+                }
+                // Most skipped values are strings: read them here rather than through
+                // the recursive `skip_value`.
+                None if s.peek() == Some(b'"') => {
+                    s.at += 1;
+                    s.string()?;
                 }
                 None => s.skip_value(0)?,
             }
@@ -222,8 +240,9 @@ fn position(fields: &[Field<'_>], name: &str) -> Option<usize> {
 }
 
 /// `a == b` for short byte strings such as field names, inlined and without a loop: two
-/// overlapping loads of eight (or four) bytes from each cover any length up to 16 — a call to
-/// `memcmp` costs more than the comparison.
+/// overlapping loads of eight (or four) bytes from each cover any length from 4 to 16, and the
+/// first, middle and last bytes any shorter one — a call to `memcmp` costs more than the
+/// comparison.
 #[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -241,6 +260,10 @@ fn same(a: &[u8], b: &[u8]) -> bool {
         }
     };
     match a.len() {
+        0 => true,
+        1..=3 => {
+            a[0] == b[0] && a[a.len() / 2] == b[a.len() / 2] && a[a.len() - 1] == b[a.len() - 1]
+        }
         4..=16 => ends(a) == ends(b),
         _ => a == b,
     }
@@ -281,6 +304,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline(always)]
     fn skip_space(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.at += 1;
@@ -304,24 +328,37 @@ impl<'a> Scanner<'a> {
     }
 
     /// The `:` after a field name, with the whitespace around it.
+    #[inline(always)]
     fn colon(&mut self) -> Result<(), String> {
         self.skip_space();
         if self.peek() != Some(b':') {
-            return Err(self.error(format!("expected `:`, found {}", self.found())));
+            return Err(self.expected_colon());
         }
         self.at += 1;
         self.skip_space();
         Ok(())
     }
 
+    #[cold]
+    fn expected_colon(&self) -> String {
+        self.error(format!("expected `:`, found {}", self.found()))
+    }
+
     /// Reads `word` (a literal the cursor is on).
-    fn literal(&mut self, word: &str) -> Result<(), String> {
-        if self.bytes()[self.at..].starts_with(word.as_bytes()) {
-            self.at += word.len();
+    #[inline(always)]
+    fn literal(&mut self, word: &'static str) -> Result<(), String> {
+        let end = self.at + word.len();
+        if self.bytes().get(self.at..end) == Some(word.as_bytes()) {
+            self.at = end;
             Ok(())
         } else {
-            Err(self.error(format!("expected `{word}`")))
+            Err(self.expected_literal(word))
         }
+    }
+
+    #[cold]
+    fn expected_literal(&self, word: &str) -> String {
+        self.error(format!("expected `{word}`"))
     }
 
     /// One field's value, checked by its type.

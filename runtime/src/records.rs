@@ -48,24 +48,30 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
 /// [`parse_timestamp`] then leaves to chrono. Fractions are truncated to milliseconds, as
 /// chrono's `timestamp_millis` does.
 fn utc_millis(text: &[u8]) -> Option<i64> {
-    let number = |from: usize, to: usize| -> Option<i64> {
-        text.get(from..to)?.iter().try_fold(0i64, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-        })
+    let head: &[u8; 20] = text.first_chunk()?;
+    // Two digits from `i` on (every index below is a constant, so no bounds are checked).
+    let two = |i: usize| -> Option<i64> {
+        let (high, low) = (head[i].wrapping_sub(b'0'), head[i + 1].wrapping_sub(b'0'));
+        (high < 10 && low < 10).then(|| i64::from(high * 10 + low))
     };
     let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-    if text.len() < 20 || separators.iter().any(|&(i, c)| text[i] != c) {
+    if separators.iter().any(|&(i, c)| head[i] != c) {
         return None;
     }
-    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
-    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
-    let fraction_ms = match (text[19], text.len()) {
+    let (year, month, day) = (two(0)? * 100 + two(2)?, two(5)?, two(8)?);
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    let fraction_ms = match (head[19], text.len()) {
         (b'Z', 20) => 0,
         (b'.', 22..=30) if text[text.len() - 1] == b'Z' => {
-            let digits = text.len() - 21;
-            let first = number(20, 20 + digits.min(3))?;
-            number(20, 20 + digits)?;
-            first * 10i64.pow(3 - digits.min(3) as u32)
+            let digits = &text[20..text.len() - 1];
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let ms = digits
+                .iter()
+                .take(3)
+                .fold(0, |n, &c| n * 10 + i64::from(c - b'0'));
+            ms * 10i64.pow(3 - digits.len().min(3) as u32)
         }
         _ => return None,
     };
