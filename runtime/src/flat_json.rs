@@ -108,6 +108,22 @@ pub fn read<'a>(
     data: &'a [u8],
     fields: &[Field<'_>],
     unknown: Unknown,
+    visit: impl FnMut(usize, Value<'a>) -> Result<(), String>,
+) -> Result<(), String> {
+    read_spans(data, fields, unknown, u64::MAX, None, visit)
+}
+
+/// [`read`], calling `visit` only for the fields whose bit is set in `wanted` (the others are
+/// checked by their types, not read into values), and noting in `spans`, when given, where
+/// each field's value is (start and end, two entries per field; a field the record leaves
+/// out keeps what `spans` held).
+#[inline(always)]
+fn read_spans<'a>(
+    data: &'a [u8],
+    fields: &[Field<'_>],
+    unknown: Unknown,
+    wanted: u64,
+    mut spans: Option<&mut [u32]>,
     mut visit: impl FnMut(usize, Value<'a>) -> Result<(), String>,
 ) -> Result<(), String> {
     if fields.len() > MAX_FIELDS {
@@ -169,8 +185,18 @@ pub fn read<'a>(
                     }
                     seen |= 1 << index;
                     next = index + 1;
-                    let value = s.value(field)?;
-                    visit(index, value)?;
+                    let start = s.at;
+                    if wanted & 1 << index != 0 {
+                        let value = s.value(field)?;
+                        visit(index, value)?;
+                    } else {
+                        s.check_value(field)?;
+                    }
+                    if let Some(spans) = spans.as_deref_mut() {
+                        // Within a record shorter than 4 GiB (the caller's to see to).
+                        spans[2 * index] = start as u32;
+                        spans[2 * index + 1] = s.at as u32;
+                    }
                 }
                 // Most skipped values are strings: read them here rather than through
                 // the recursive `skip_value`.
@@ -203,7 +229,9 @@ pub fn read<'a>(
             if !field.nullable {
                 return Err(format!("missing field `{}`", field.name));
             }
-            visit(index, Value::Null)?;
+            if wanted & 1 << index != 0 {
+                visit(index, Value::Null)?;
+            }
         }
     }
     Ok(())
@@ -216,11 +244,22 @@ pub fn check(
     fields: &[Field<'_>],
     key: Option<usize>,
 ) -> Result<Option<Arc<str>>, String> {
+    check_noting(data, fields, key, None)
+}
+
+/// [`check`], noting in `spans` where each field's value is.
+#[inline(always)]
+fn check_noting(
+    data: &[u8],
+    fields: &[Field<'_>],
+    key: Option<usize>,
+    spans: Option<&mut [u32]>,
+) -> Result<Option<Arc<str>>, String> {
     let mut text = None;
-    read(data, fields, Unknown::Deny, |index, value| {
-        if Some(index) == key {
-            text = value.key_text();
-        }
+    // Only the key is read into a value; the other fields are checked.
+    let wanted = key.map_or(0, |index| 1u64 << index);
+    read_spans(data, fields, Unknown::Deny, wanted, spans, |_, value| {
+        text = value.key_text();
         Ok(())
     })?;
     match key {
@@ -231,6 +270,128 @@ pub fn check(
         _ => Ok(text),
     }
 }
+
+/// [`check`], noting in `maps` where each field's value is in the record when it matches:
+/// the producers of the local runtime keep these [`FieldMap`]s with their records, so that
+/// analytics reading them from a stream finds the fields it needs without reading the
+/// records again. `maps` serves one field table: a record checked against another one is
+/// checked but not mapped.
+pub fn check_into(
+    data: &[u8],
+    fields: &'static [Field<'static>],
+    key: Option<usize>,
+    maps: &mut MapBuilder,
+) -> Result<Option<Arc<str>>, String> {
+    if maps.bounds.is_empty() {
+        maps.table = fields;
+    }
+    if !std::ptr::eq(maps.table, fields) || u32::try_from(data.len()).is_err() {
+        return check(data, fields, key);
+    }
+    let first = maps.bounds.len();
+    maps.bounds.resize(first + 2 * fields.len(), 0);
+    let checked = check_noting(data, fields, key, Some(&mut maps.bounds[first..]));
+    if checked.is_err() {
+        maps.bounds.truncate(first);
+    }
+    checked
+}
+
+/// The field positions of the records [`check_into`] accepted, one after the other.
+#[derive(Debug, Default)]
+pub struct MapBuilder {
+    table: &'static [Field<'static>],
+    bounds: Vec<u32>,
+}
+
+impl MapBuilder {
+    /// Where the next record's map will start (a record was mapped when this grew).
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// The positions noted, for [`FieldMap::new`].
+    pub fn finish(self) -> Arc<Spans> {
+        Arc::new(Spans {
+            table: self.table,
+            bounds: self.bounds,
+        })
+    }
+}
+
+/// The field positions of a batch of checked records.
+#[derive(Debug)]
+pub struct Spans {
+    table: &'static [Field<'static>],
+    /// For each record, for each field of `table`, the start and end of its value.
+    bounds: Vec<u32>,
+}
+
+/// Where the fields of one checked record are: the field table it was checked against and,
+/// for each field, the byte range of its value (empty when the record leaves the field out).
+#[derive(Clone)]
+pub struct FieldMap {
+    spans: Arc<Spans>,
+    /// This record's first bound in `spans`.
+    first: usize,
+}
+
+impl FieldMap {
+    /// The map of the record whose bounds start at `first` (the [`MapBuilder::len`] before
+    /// it was checked).
+    pub fn new(spans: &Arc<Spans>, first: usize) -> FieldMap {
+        FieldMap {
+            spans: Arc::clone(spans),
+            first,
+        }
+    }
+
+    /// The field table the record was checked against.
+    pub fn table(&self) -> &'static [Field<'static>] {
+        self.spans.table
+    }
+
+    fn bounds(&self) -> &[u32] {
+        let end = self.first + 2 * self.spans.table.len();
+        self.spans.bounds.get(self.first..end).unwrap_or_default()
+    }
+
+    /// The value of field `index` of the table in `data` (the record mapped), read as `field`
+    /// reads it; `None` when it is not there or does not read as `field` (the caller then
+    /// reads the whole record, which says why).
+    pub fn value<'a>(&self, data: &'a [u8], index: usize, field: &Field<'_>) -> Option<Value<'a>> {
+        let bounds = self.bounds();
+        let (start, end) = (*bounds.get(2 * index)?, *bounds.get(2 * index + 1)?);
+        if start == end {
+            return field.nullable.then_some(Value::Null);
+        }
+        // A value starts and ends at ASCII bytes, so its bytes are UTF-8 on their own.
+        let text = std::str::from_utf8(data.get(start as usize..end as usize)?).ok()?;
+        let mut s = Scanner { text, at: 0 };
+        let value = s.value(field).ok()?;
+        (s.at == text.len()).then_some(value)
+    }
+}
+
+impl std::fmt::Debug for FieldMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldMap")
+            .field("bounds", &self.bounds())
+            .finish()
+    }
+}
+
+impl PartialEq for FieldMap {
+    fn eq(&self, other: &FieldMap) -> bool {
+        std::ptr::eq(self.table(), other.table()) && self.bounds() == other.bounds()
+    }
+}
+
+impl Eq for FieldMap {}
 
 /// The index of the field named `name`.
 fn position(fields: &[Field<'_>], name: &str) -> Option<usize> {
@@ -433,6 +594,20 @@ impl<'a> Scanner<'a> {
             (_, Kind::Date) => Err(wrong(self, "a date string")),
             (_, Kind::Bytes) => Err(wrong(self, "a base64 string")),
         }
+    }
+
+    /// One field's value, checked by its type as [`Scanner::value`] checks it; a plain string
+    /// is only scanned.
+    #[inline(always)]
+    fn check_value(&mut self, field: &Field<'_>) -> Result<(), String> {
+        if field.kind == Kind::String && self.peek() == Some(b'"') {
+            let end = special(self.bytes(), self.at + 1);
+            if self.bytes().get(end) == Some(&b'"') {
+                self.at = end + 1;
+                return Ok(());
+            }
+        }
+        self.value(field).map(drop)
     }
 
     /// The rest of a string whose opening quote has been read; the cursor ends after its

@@ -240,7 +240,10 @@ impl Target {
                     .into_iter()
                     .map(|r| {
                         let key = r.partition_key.unwrap_or_else(producer::random_key);
-                        PutEntry::new(key, r.data)
+                        PutEntry {
+                            fields: r.fields,
+                            ..PutEntry::new(key, r.data)
+                        }
                     })
                     .collect();
                 let (results, entries) = stream.put_returning(entries, arrival_ms);
@@ -254,6 +257,7 @@ impl Target {
                             Accepted {
                                 partition_key: None,
                                 data: entry.data,
+                                fields: None,
                             },
                             e.to_string(),
                         ));
@@ -930,7 +934,8 @@ impl AnalyticsNode {
         records: &[StoredRecord],
     ) -> Result<(datafusion::arrow::record_batch::RecordBatch, Vec<usize>), String> {
         let slices: Vec<&[u8]> = records.iter().map(|r| r.data.as_ref()).collect();
-        if let Ok(batch) = analytics::decode_json(schema, &slices) {
+        let maps: Vec<_> = records.iter().map(|r| r.fields.as_ref()).collect();
+        if let Ok(batch) = analytics::decode_json_mapped(schema, &slices, &maps) {
             return Ok((batch, (0..records.len()).collect()));
         }
         let mut good = Vec::new();
@@ -1005,6 +1010,7 @@ impl AnalyticsNode {
                 records.push(Accepted {
                     partition_key,
                     data: Bytes::from(row),
+                    fields: None,
                 });
             }
         }

@@ -15,11 +15,17 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::errors::ErrorRecord;
+use crate::flat_json::{FieldMap, MapBuilder};
 use crate::metrics::Counters;
 
 /// Checks one record (its bytes, newline included) against the schema and returns the
-/// partition key its stream asks for (`None` for a firehose or a random key).
-pub type CheckFn = fn(&[u8]) -> Result<Option<Arc<str>>, String>;
+/// partition key its stream asks for (`None` for a firehose or a random key). A check of a
+/// flat JSON schema notes in the builder where the record's fields are
+/// ([`flat_json::check_into`]).
+pub type CheckFn = fn(&[u8], &mut MapBuilder) -> Result<Option<Arc<str>>, String>;
+
+/// A checked record's partition key and, when the check mapped it, where its fields are.
+pub type Checked = Result<(Option<Arc<str>>, Option<FieldMap>), String>;
 /// Writes one synthetic, schema-valid record (newline included).
 pub type GenerateFn = fn(&mut Synth, &mut Vec<u8>);
 
@@ -48,6 +54,8 @@ pub enum Input {
 pub struct Accepted {
     pub partition_key: Option<Arc<str>>,
     pub data: bytes::Bytes,
+    /// Where the record's fields are, as its check found them.
+    pub fields: Option<FieldMap>,
 }
 
 /// Where accepted records go; returns the records it refused, with the reason.
@@ -187,21 +195,21 @@ const PARALLEL_CHECK_MIN: usize = 2048;
 /// Checks `records`, in order, on up to as many threads as the machine has cores (at most 4):
 /// a replay's producer would otherwise spend most of its time in the schema check while the
 /// nodes downstream wait.
-fn check_all(check: CheckFn, records: &[bytes::Bytes]) -> Vec<Result<Option<Arc<str>>, String>> {
+fn check_all(check: CheckFn, records: &[bytes::Bytes]) -> Vec<Checked> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4);
     if threads < 2 || records.len() < PARALLEL_CHECK_MIN {
-        return records.iter().map(|r| check(r)).collect();
+        return check_part(check, records);
     }
     let part = records.len().div_ceil(threads);
     let mut parts = records.chunks(part);
     let first = parts.next().unwrap_or_default();
     std::thread::scope(|scope| {
         let others: Vec<_> = parts
-            .map(|part| scope.spawn(move || part.iter().map(|r| check(r)).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || check_part(check, part)))
             .collect();
-        let mut out: Vec<_> = first.iter().map(|r| check(r)).collect();
+        let mut out = check_part(check, first);
         for other in others {
             match other.join() {
                 Ok(checked) => out.extend(checked),
@@ -210,6 +218,23 @@ fn check_all(check: CheckFn, records: &[bytes::Bytes]) -> Vec<Result<Option<Arc<
         }
         out
     })
+}
+
+/// Checks `records` on this thread; the field maps of those that match share one allocation.
+fn check_part(check: CheckFn, records: &[bytes::Bytes]) -> Vec<Checked> {
+    let mut maps = MapBuilder::default();
+    let checked: Vec<_> = records
+        .iter()
+        .map(|record| {
+            let first = maps.len();
+            check(record, &mut maps).map(|key| (key, (maps.len() > first).then_some(first)))
+        })
+        .collect();
+    let spans = maps.finish();
+    checked
+        .into_iter()
+        .map(|c| c.map(|(key, first)| (key, first.map(|at| FieldMap::new(&spans, at)))))
+        .collect()
 }
 
 /// Runs one producer to the end of its input (or until `stop`), returning how many records it
@@ -316,7 +341,11 @@ impl Producer<'_> {
     }
 
     fn accept(&mut self, record: bytes::Bytes, batch: &mut Vec<Accepted>) -> io::Result<()> {
-        let checked = (self.spec.check)(&record);
+        let mut maps = MapBuilder::default();
+        let checked = (self.spec.check)(&record, &mut maps).map(|key| {
+            let mapped = !maps.is_empty();
+            (key, mapped.then(|| FieldMap::new(&maps.finish(), 0)))
+        });
         self.take(record, checked, batch)
     }
 
@@ -324,14 +353,15 @@ impl Producer<'_> {
     fn take(
         &mut self,
         record: bytes::Bytes,
-        checked: Result<Option<Arc<str>>, String>,
+        checked: Checked,
         batch: &mut Vec<Accepted>,
     ) -> io::Result<()> {
         self.counters.add_in(1, record.len() as u64);
         match checked {
-            Ok(partition_key) => batch.push(Accepted {
+            Ok((partition_key, fields)) => batch.push(Accepted {
                 partition_key,
                 data: record,
+                fields,
             }),
             Err(reason) => {
                 let message = format!(
@@ -377,12 +407,12 @@ impl Producer<'_> {
 mod tests {
     use super::*;
 
-    fn check(data: &[u8]) -> Result<Option<Arc<str>>, String> {
-        let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
-        match value.get("k").and_then(|k| k.as_str()) {
-            Some(k) => Ok(Some(k.into())),
-            None => Err("missing field `k`".into()),
-        }
+    use crate::flat_json::{self, Field, Kind, Value};
+
+    static FIELDS: &[Field] = &[Field::new("k", Kind::String, false)];
+
+    fn check(data: &[u8], maps: &mut MapBuilder) -> Result<Option<Arc<str>>, String> {
+        flat_json::check_into(data, FIELDS, Some(0), maps)
     }
 
     fn generate(synth: &mut Synth, out: &mut Vec<u8>) {
@@ -472,6 +502,31 @@ mod tests {
     }
 
     #[test]
+    fn accepted_records_carry_the_maps_of_their_fields() {
+        // Enough records for the check to run on two threads, each noting its own maps, and
+        // every seventh refused (its bounds must not shift the maps of those after it).
+        let text: String = (0..5000)
+            .map(|i| match i % 7 {
+                3 => format!("{{\"x\":{i}}}\n"),
+                _ => format!("{{ \"k\" :\"k{i}\"}}\n"),
+            })
+            .collect();
+        let replayed = replay(&text);
+        assert_eq!(replayed.sink.0.len(), 5000 - 714);
+        assert_eq!(replayed.errors.len(), 714);
+        for record in &replayed.sink.0 {
+            let map = record.fields.as_ref().expect("a checked record is mapped");
+            let key = record.partition_key.as_deref().unwrap_or_default();
+            assert_eq!(
+                map.value(&record.data, 0, &FIELDS[0]),
+                Some(Value::Str(key.into())),
+                "{}",
+                String::from_utf8_lossy(&record.data)
+            );
+        }
+    }
+
+    #[test]
     fn replay_accepts_valid_lines_and_writes_the_rest_as_error_records() {
         let replayed = replay(
             "{\"k\":\"a\"}\n\n{\"x\":1}\nnot json\n{\"k\":\"a-very-long-key\"}\n{\"k\":\"b\"}",
@@ -484,7 +539,7 @@ mod tests {
         assert!(errors[0]["errorMessage"]
             .as_str()
             .unwrap_or("")
-            .contains("missing field `k`"));
+            .contains("unknown field `x`"));
         assert_eq!(errors[2]["errorCode"], "PutRejected");
         let counters = &replayed.counters;
         assert_eq!(counters.records_in.load(Ordering::Relaxed), 5);

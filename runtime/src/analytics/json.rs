@@ -13,6 +13,7 @@ use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use super::error::AnalyticsError;
 use super::json_flat;
+use crate::flat_json::FieldMap;
 
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -26,8 +27,19 @@ fn json_error(record: Option<usize>, e: impl ToString) -> AnalyticsError {
 /// Decodes JSON objects (each may end in `\n`) into one batch of `schema`. On a bad record the
 /// error names its index.
 pub fn decode_json(schema: &SchemaRef, records: &[&[u8]]) -> Result<RecordBatch, AnalyticsError> {
+    decode_json_mapped(schema, records, &[])
+}
+
+/// [`decode_json`] of records that may carry the field maps of their producers' checks
+/// (`maps[i]` for `records[i]`; missing entries are `None`): mapped records have the values
+/// the schema needs read where their maps say, not the whole record.
+pub fn decode_json_mapped(
+    schema: &SchemaRef,
+    records: &[&[u8]],
+    maps: &[Option<&FieldMap>],
+) -> Result<RecordBatch, AnalyticsError> {
     let read_schema = binary_as_text(schema);
-    let batch = match decode(&read_schema, records) {
+    let batch = match decode(&read_schema, records, maps) {
         Ok(batch) => batch,
         Err(
             e @ AnalyticsError::Json {
@@ -59,8 +71,12 @@ fn is_binary(ty: &DataType) -> bool {
     matches!(ty, DataType::Binary)
 }
 
-fn decode(schema: &SchemaRef, records: &[&[u8]]) -> Result<RecordBatch, AnalyticsError> {
-    if let Some(decoded) = json_flat::decode(schema, records) {
+fn decode(
+    schema: &SchemaRef,
+    records: &[&[u8]],
+    maps: &[Option<&FieldMap>],
+) -> Result<RecordBatch, AnalyticsError> {
+    if let Some(decoded) = json_flat::decode(schema, records, maps) {
         return decoded.map_err(|e| json_error(e.record, e.message));
     }
     let mut decoder = ReaderBuilder::new(Arc::clone(schema))
@@ -100,7 +116,7 @@ fn decode(schema: &SchemaRef, records: &[&[u8]]) -> Result<RecordBatch, Analytic
 /// The error of the first record that does not decode on its own.
 fn locate(schema: &SchemaRef, records: &[&[u8]]) -> Option<AnalyticsError> {
     records.iter().enumerate().find_map(|(i, record)| {
-        decode(schema, &[record]).err().map(|e| match e {
+        decode(schema, &[record], &[]).err().map(|e| match e {
             AnalyticsError::Json { message, .. } => json_error(Some(i), message),
             other => other,
         })

@@ -21,7 +21,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
-use crate::flat_json::{self, Field, Kind, Unknown, Value};
+use crate::flat_json::{self, Field, FieldMap, Kind, Unknown, Value};
 
 /// One column being built.
 enum Builder {
@@ -40,13 +40,40 @@ pub(super) struct RecordError {
 }
 
 /// Decodes `records` into one batch of `schema`, or `None` when the schema is not flat (the
-/// caller then uses arrow-json).
+/// caller then uses arrow-json). A record with a field map (`maps[i]`, from its producer's
+/// check) has the values of the columns read where the map says they are, when every column
+/// is a field of the map's table of the same type; any other record, or one whose mapped
+/// values do not all read as their columns, is read whole.
 pub(super) fn decode(
     schema: &SchemaRef,
     records: &[&[u8]],
+    maps: &[Option<&FieldMap>],
 ) -> Option<Result<RecordBatch, RecordError>> {
     let (fields, mut builders) = columns(schema, records.len())?;
+    // The table the last map indexed, and where each column is in it.
+    let mut plan: Option<(&'static [Field<'static>], Option<Vec<usize>>)> = None;
+    let mut row = Vec::with_capacity(fields.len());
     for (index, record) in records.iter().enumerate() {
+        if let Some(map) = maps.get(index).copied().flatten() {
+            let table = map.table();
+            if !plan.as_ref().is_some_and(|(t, _)| std::ptr::eq(*t, table)) {
+                plan = Some((table, positions(table, &fields)));
+            }
+            if let Some((_, Some(positions))) = &plan {
+                row.clear();
+                let read = positions.iter().zip(&fields).all(|(&at, field)| {
+                    map.value(record, at, field)
+                        .map(|value| row.push(value))
+                        .is_some()
+                });
+                if read {
+                    for (builder, value) in builders.iter_mut().zip(row.drain(..)) {
+                        append(builder, value);
+                    }
+                    continue;
+                }
+            }
+        }
         let read = flat_json::read(record, &fields, Unknown::Skip, |column, value| {
             append(&mut builders[column], value);
             Ok(())
@@ -101,6 +128,19 @@ fn columns(schema: &SchemaRef, rows: usize) -> Option<(Vec<Field<'_>>, Vec<Build
         })
         .collect::<Option<Vec<_>>>()
         .map(|columns| columns.into_iter().unzip())
+}
+
+/// Where each of `columns` is in `table`: `None` unless every column is a field of the table
+/// with the same kind.
+fn positions(table: &[Field<'_>], columns: &[Field<'_>]) -> Option<Vec<usize>> {
+    columns
+        .iter()
+        .map(|column| {
+            table
+                .iter()
+                .position(|f| f.name == column.name && f.kind == column.kind)
+        })
+        .collect()
 }
 
 /// Appends one value; the reader has checked that it is of the column's kind or null.
@@ -178,7 +218,7 @@ mod tests {
     }
 
     fn flat(schema: &SchemaRef, records: &[&[u8]]) -> Result<RecordBatch, RecordError> {
-        decode(schema, records).unwrap_or_else(|| panic!("the schema is flat"))
+        decode(schema, records, &[]).unwrap_or_else(|| panic!("the schema is flat"))
     }
 
     #[test]
@@ -253,6 +293,127 @@ mod tests {
         }
     }
 
+    /// The stream's schema as its producers check it: the columns of [`schema`] and one more.
+    static TABLE: [flat_json::Field<'static>; 7] = [
+        flat_json::Field::new("page", Kind::String, false),
+        flat_json::Field::new("user", Kind::String, true),
+        flat_json::Field::new("n", Kind::Int, true),
+        flat_json::Field::new("score", Kind::Float, false),
+        flat_json::Field::new("ok", Kind::Bool, true),
+        flat_json::Field::new("ts", Kind::Timestamp, false),
+        flat_json::Field::new("extra", Kind::String, true),
+    ];
+
+    /// Checks `records` as a producer does, returning their field maps.
+    fn maps(table: &'static [flat_json::Field<'static>], records: &[&[u8]]) -> Vec<FieldMap> {
+        let mut builder = flat_json::MapBuilder::default();
+        let firsts: Vec<usize> = records
+            .iter()
+            .map(|record| {
+                let first = builder.len();
+                flat_json::check_into(record, table, None, &mut builder)
+                    .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(record)));
+                first
+            })
+            .collect();
+        let spans = builder.finish();
+        firsts
+            .into_iter()
+            .map(|first| FieldMap::new(&spans, first))
+            .collect()
+    }
+
+    #[test]
+    fn mapped_records_decode_as_whole_records_do() {
+        let records: [&[u8]; 6] = [
+            b"{\"page\":\"/a\",\"user\":\"u1\",\"n\":1,\"score\":0.5,\"ok\":true,\"ts\":\"2024-05-01T10:00:00Z\",\"extra\":\"x\"}\n",
+            // Escapes and non-ASCII text, fields in another order.
+            b"{\"ts\":1714557600123,\"score\":2,\"page\":\"/\\u00e9t\\u00e9 \\\"q\\\"\\n\",\"user\":\"\xc3\xbc\"}",
+            // Nulls and missing nullable fields; an offset timestamp.
+            b"{\"page\":\"/c\",\"user\":null,\"n\":null,\"score\":-1.25e3,\"ok\":null,\"ts\":\"2024-05-01T10:00:00.5+02:00\"}\n",
+            b"  {\"page\":\"\",\"score\":0,\"ts\":0,\"extra\":null}  \n",
+            b"{ \"page\" : \"/big\" , \"n\" : -9223372036854775808 , \"score\":1.7976931348623157e308,\"ok\":false,\"ts\":-1}",
+            b"{\"page\":\"/d\",\"score\":3.0,\"ts\":\"1970-01-01T00:00:00.001Z\",\"n\":9223372036854775807}",
+        ];
+        let maps = maps(&TABLE, &records);
+        let mapped: Vec<Option<&FieldMap>> = maps.iter().map(Some).collect();
+        // All columns, and a few in another order than the table's.
+        let narrow = Arc::new(Schema::new(vec![
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+                false,
+            ),
+            Field::new("n", DataType::Int64, true),
+            Field::new("page", DataType::Utf8, false),
+        ]));
+        for schema in [schema(), narrow] {
+            let fast = decode(&schema, &records, &mapped)
+                .unwrap_or_else(|| panic!("flat"))
+                .unwrap_or_else(|e| panic!("{}", e.message));
+            assert_eq!(fast, arrow_json(&schema, &records));
+        }
+    }
+
+    #[test]
+    fn a_map_is_read_where_it_points() {
+        // The map of one record applied to another, whose fields are the other way round:
+        // what is read is what the map points at (so the map, not the record, was read).
+        let (first, second): (&[u8], &[u8]) = (
+            b"{\"page\":\"/a\",\"user\":\"/z\",\"score\":1,\"ts\":0}",
+            b"{\"user\":\"/a\",\"page\":\"/z\",\"score\":1,\"ts\":0}",
+        );
+        let maps = maps(&TABLE, &[first]);
+        let schema = Arc::new(Schema::new(vec![Field::new("page", DataType::Utf8, false)]));
+        let whole = flat(&schema, &[second]).unwrap_or_else(|e| panic!("{}", e.message));
+        let mapped = decode(&schema, &[second], &[Some(&maps[0])])
+            .unwrap_or_else(|| panic!("flat"))
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        let page = |batch: &RecordBatch| {
+            use datafusion::arrow::array::AsArray;
+            let column = batch.column(0).as_string::<i32>();
+            column.value(0).to_string()
+        };
+        assert_eq!(page(&whole), "/z");
+        assert_eq!(page(&mapped), "/a");
+    }
+
+    #[test]
+    fn mapped_records_that_do_not_fit_a_column_are_read_whole() {
+        // The table allows a null page and a float n; the columns do not.
+        static LOOSE: [flat_json::Field<'static>; 4] = [
+            flat_json::Field::new("page", Kind::String, true),
+            flat_json::Field::new("n", Kind::Float, true),
+            flat_json::Field::new("score", Kind::Float, false),
+            flat_json::Field::new("ts", Kind::Timestamp, false),
+        ];
+        let schema = schema();
+        let columns = columns(&schema, 1).map(|(fields, _)| fields);
+        let columns = columns.unwrap_or_else(|| panic!("flat"));
+        assert_eq!(positions(&LOOSE, &columns[..1]), Some(vec![0]));
+        assert_eq!(
+            positions(&LOOSE, &columns[..3]),
+            None,
+            "n is not an int there"
+        );
+        let good: &[u8] = b"{\"page\":\"/\",\"score\":1,\"ts\":0}";
+        for bad in [
+            &b"{\"page\":null,\"score\":1,\"ts\":0}"[..],
+            b"{\"page\":\"/\",\"n\":1.5,\"score\":1,\"ts\":0}",
+        ] {
+            let records = [good, bad];
+            let maps = maps(&LOOSE, &records);
+            let mapped: Vec<Option<&FieldMap>> = maps.iter().map(Some).collect();
+            let whole = flat(&schema, &records).err().map(|e| (e.record, e.message));
+            let read = decode(&schema, &records, &mapped)
+                .unwrap_or_else(|| panic!("flat"))
+                .err()
+                .map(|e| (e.record, e.message));
+            assert!(whole.as_ref().is_some_and(|(record, _)| *record == Some(1)));
+            assert_eq!(read, whole);
+        }
+    }
+
     #[test]
     fn other_types_are_left_to_arrow_json() {
         for ty in [
@@ -266,7 +427,7 @@ mod tests {
                 Field::new("page", DataType::Utf8, false),
                 Field::new("x", ty, true),
             ]));
-            assert!(decode(&schema, &[b"{\"page\":\"/\"}"]).is_none());
+            assert!(decode(&schema, &[b"{\"page\":\"/\"}"], &[]).is_none());
         }
     }
 }

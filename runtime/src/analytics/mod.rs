@@ -46,4 +46,4 @@ mod swap;
 pub use config::{AnalyticsConfig, InputSpec, WindowKind, WindowSpec};
 pub use engine::{AnalyticsEngine, Late, Step};
 pub use error::AnalyticsError;
-pub use json::{decode_json, encode_json};
+pub use json::{decode_json, decode_json_mapped, encode_json};

@@ -17,6 +17,9 @@ const FIELDS: [Field<'static>; 8] = [
     Field::new("blob", Kind::Bytes, true),
 ];
 
+/// [`FIELDS`] at one address, as a producer's check names its table.
+static TABLE: [Field<'static>; 8] = FIELDS;
+
 /// The same schema as serde reads it: what kin generates for schemas that are not flat, and
 /// what producers used before this reader. The independent reading the tests compare with.
 #[derive(Debug, serde::Deserialize)]
@@ -339,6 +342,23 @@ fn mutated_records_are_accepted_and_read_exactly_as_serde_does() {
                 (Ok(_), Err(e)) => panic!("{unknown:?}: serde accepts, kin refuses ({e}): {shown}"),
                 (Err(e), Ok(_)) => panic!("{unknown:?}: kin accepts, serde refuses ({e}): {shown}"),
             }
+        }
+        // A producer's check accepts the same records, and where it notes each field, the
+        // field reads as the whole record's reading gives it.
+        let mut maps = MapBuilder::default();
+        match (
+            check_into(&record, &TABLE, None, &mut maps),
+            flat_read(&record, Unknown::Deny),
+        ) {
+            (Ok(_), Ok(values)) => {
+                let map = FieldMap::new(&maps.finish(), 0);
+                for (index, value) in values.into_iter().enumerate() {
+                    let field = &FIELDS[index];
+                    assert_eq!(map.value(&record, index, field), Some(value), "{shown}");
+                }
+            }
+            (Err(_), Err(_)) => assert!(maps.is_empty(), "{shown}"),
+            (checked, read) => panic!("check {checked:?}, read {read:?}: {shown}"),
         }
     }
     // Enough of both kinds for the comparison to mean something.

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::flat_json::FieldMap;
 use crate::hash::{hash_key, shard_id, ShardRanges};
 
 /// AWS's default retention: 24 hours.
@@ -47,6 +48,9 @@ pub struct PutEntry {
     /// Overrides the MD5 of the partition key when choosing the shard.
     pub explicit_hash_key: Option<u128>,
     pub data: Bytes,
+    /// Where the record's fields are, when a producer of the local runtime checked it (not
+    /// part of the Kinesis record: see [`crate::flat_json::FieldMap`]).
+    pub fields: Option<FieldMap>,
 }
 
 impl PutEntry {
@@ -56,6 +60,7 @@ impl PutEntry {
             partition_key: partition_key.into(),
             explicit_hash_key: None,
             data: data.into(),
+            fields: None,
         }
     }
 
@@ -96,6 +101,8 @@ pub struct StoredRecord {
     pub sequence_number: SequenceNumber,
     pub partition_key: Arc<str>,
     pub data: Bytes,
+    /// Where the record's fields are, when a producer of the local runtime checked it.
+    pub fields: Option<FieldMap>,
     /// Epoch milliseconds when the stream accepted it (`ApproximateArrivalTimestamp`); never
     /// decreases within a shard.
     pub arrival_ms: i64,
@@ -415,6 +422,7 @@ impl Stream {
                 NewRecord {
                     partition_key: std::mem::take(&mut entry.partition_key),
                     data: std::mem::take(&mut entry.data),
+                    fields: entry.fields.take(),
                 }
             })
             .collect();
@@ -437,6 +445,7 @@ impl Stream {
                     results[index] = Err(error.clone());
                     entries[index].partition_key = record.partition_key;
                     entries[index].data = record.data;
+                    entries[index].fields = record.fields;
                 }
                 run.len() as u64
             }

@@ -8,6 +8,7 @@ use super::*;
 pub struct NewRecord {
     pub partition_key: Arc<str>,
     pub data: Bytes,
+    pub fields: Option<FieldMap>,
 }
 
 /// A shard's retained offsets: `earliest..next` (empty when equal).
@@ -208,6 +209,7 @@ impl ShardLog {
                         sequence_number: SequenceNumber::new(shard, offset),
                         partition_key: record.partition_key,
                         data: record.data,
+                        fields: record.fields,
                         arrival_ms,
                     }),
             );

@@ -125,12 +125,16 @@ fn producer_items(pipeline: &Pipeline) -> Vec<TokenStream> {
             let ty = type_ident(&schema.value);
             let key = partition_key(pipeline, &to.value, record);
             quote! {
+                let _ = maps;
                 let record = #ty::decode(data)?;
                 #key
             }
         });
         items.push(quote! {
-            fn #check(data: &[u8]) -> Result<Option<std::sync::Arc<str>>, String> {
+            fn #check(
+                data: &[u8],
+                maps: &mut kin_runtime::flat_json::MapBuilder,
+            ) -> Result<Option<std::sync::Arc<str>>, String> {
                 #body
             }
         });
@@ -138,7 +142,7 @@ fn producer_items(pipeline: &Pipeline) -> Vec<TokenStream> {
     items
 }
 
-/// A producer's check of a flat schema's record: `kin_runtime::flat_json::check` with the
+/// A producer's check of a flat schema's record: `kin_runtime::flat_json::check_into` (which notes where the fields are) with the
 /// index of the partition key field, when the target stream names one. `None` when a named
 /// key field is not one of the schema's (the serde path then reports it).
 fn flat_check(
@@ -156,13 +160,13 @@ fn flat_check(
     Some(
         match stream.map(|s| s.partition_key.as_ref().map(|k| &k.value)) {
             // A firehose target: no partition key.
-            None => quote!(kin_runtime::flat_json::check(data, #fields, None)),
+            None => quote!(kin_runtime::flat_json::check_into(data, #fields, None, maps)),
             Some(Some(PartitionKey::Field(path))) => {
                 let index = record.fields.iter().position(|f| &f.name == path)?;
-                quote!(kin_runtime::flat_json::check(data, #fields, Some(#index)))
+                quote!(kin_runtime::flat_json::check_into(data, #fields, Some(#index), maps))
             }
             Some(_) => quote! {
-                kin_runtime::flat_json::check(data, #fields, None)?;
+                kin_runtime::flat_json::check_into(data, #fields, None, maps)?;
                 Ok(Some(kin_runtime::producer::random_key()))
             },
         },

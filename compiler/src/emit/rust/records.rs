@@ -170,7 +170,7 @@ pub fn fields_ident(schema: &str) -> syn::Ident {
     format_ident!("{}", fn_ident("fields", schema).to_string().to_uppercase())
 }
 
-/// `const FIELDS_NAME: &[Field]` for a JSON schema whose fields are all of a type
+/// `static FIELDS_NAME: &[Field]` for a JSON schema whose fields are all of a type
 /// `kin_runtime::flat_json` reads (scalars, at most 64 of them): producers check its records
 /// with that one-pass reader instead of serde. `None` for other schemas.
 pub fn flat_fields(schema: &Schema, record: &RecordType) -> Option<TokenStream> {
@@ -202,8 +202,9 @@ pub fn flat_fields(schema: &Schema, record: &RecordType) -> Option<TokenStream> 
         .collect::<Option<Vec<_>>>()?;
     let ident = fields_ident(&schema.name.value);
     Some(quote! {
-        /// The schema's fields, as producers check its records (`kin_runtime::flat_json`).
-        const #ident: &[kin_runtime::flat_json::Field<'static>] = &[#(#fields),*];
+        /// The schema's fields, as producers check its records (`kin_runtime::flat_json`); a
+        /// static, so that the field maps of its records name it by one address.
+        static #ident: &[kin_runtime::flat_json::Field<'static>] = &[#(#fields),*];
     })
 }
 

@@ -166,12 +166,14 @@ fn prepare(
                 partition_key: r.partition_key.into(),
                 explicit_hash_key: Some(hash),
                 data: r.data.into(),
+                fields: None,
             })
             .collect(),
         None => vec![PutEntry {
             partition_key: key.into(),
             explicit_hash_key: Some(hash),
             data: data.into(),
+            fields: None,
         }],
     };
     Ok(Prepared {
