@@ -110,7 +110,16 @@ pub fn read<'a>(
     unknown: Unknown,
     visit: impl FnMut(usize, Value<'a>) -> Result<(), String>,
 ) -> Result<(), String> {
-    read_spans(data, fields, unknown, u64::MAX, None, visit)
+    read_spans(utf8(data)?, fields, unknown, u64::MAX, None, visit)
+}
+
+/// The record as text: UTF-8 is checked once per record.
+fn utf8(data: &[u8]) -> Result<&str, String> {
+    match simdutf8::basic::from_utf8(data) {
+        Ok(text) => Ok(text),
+        // The slower check says where the bad byte is.
+        Err(_) => std::str::from_utf8(data).map_err(|e| e.to_string()),
+    }
 }
 
 /// [`read`], calling `visit` only for the fields whose bit is set in `wanted` (the others are
@@ -119,7 +128,7 @@ pub fn read<'a>(
 /// out keeps what `spans` held).
 #[inline(always)]
 fn read_spans<'a>(
-    data: &'a [u8],
+    text: &'a str,
     fields: &[Field<'_>],
     unknown: Unknown,
     wanted: u64,
@@ -129,11 +138,6 @@ fn read_spans<'a>(
     if fields.len() > MAX_FIELDS {
         return Err(format!("a flat record has at most {MAX_FIELDS} fields"));
     }
-    let text = match simdutf8::basic::from_utf8(data) {
-        Ok(text) => text,
-        // The slower check says where the bad byte is.
-        Err(_) => std::str::from_utf8(data).map_err(|e| e.to_string())?,
-    };
     let mut s = Scanner { text, at: 0 };
     s.skip_space();
     if s.peek() != Some(b'{') {
@@ -253,31 +257,29 @@ fn check_noting(
     data: &[u8],
     fields: &[Field<'_>],
     key: Option<usize>,
-    spans: Option<&mut [u32]>,
+    mut spans: Option<&mut [u32]>,
 ) -> Result<Option<Arc<str>>, String> {
-    let mut spans = spans;
-    if let Ok(text) = simdutf8::basic::from_utf8(data) {
-        if let Some(key_text) = check_ordered(text, fields, key, spans.as_deref_mut()) {
-            return Ok(key_text);
-        }
-        // The general reader notes the fields the record has; none is left from this pass.
-        if let Some(spans) = spans.as_deref_mut() {
-            spans.fill(0);
-        }
+    let text = utf8(data)?;
+    if let Some(key_text) = check_ordered(text, fields, key, spans.as_deref_mut()) {
+        return Ok(key_text);
     }
-    let mut text = None;
+    // The general reader notes the fields the record has; none is left from this pass.
+    if let Some(spans) = spans.as_deref_mut() {
+        spans.fill(0);
+    }
+    let mut key_text = None;
     // Only the key is read into a value; the other fields are checked.
     let wanted = key.map_or(0, |index| 1u64 << index);
-    read_spans(data, fields, Unknown::Deny, wanted, spans, |_, value| {
-        text = value.key_text();
+    read_spans(text, fields, Unknown::Deny, wanted, spans, |_, value| {
+        key_text = value.key_text();
         Ok(())
     })?;
     match key {
-        Some(index) if text.is_none() => Err(format!(
+        Some(index) if key_text.is_none() => Err(format!(
             "the partition key field `{}` is null",
             fields[index].name
         )),
-        _ => Ok(text),
+        _ => Ok(key_text),
     }
 }
 
