@@ -348,7 +348,7 @@ pub fn check_into(
     if maps.bounds.is_empty() {
         maps.table = fields;
     }
-    if !std::ptr::eq(maps.table, fields) || u32::try_from(data.len()).is_err() {
+    if maps.off || !std::ptr::eq(maps.table, fields) || u32::try_from(data.len()).is_err() {
         return check(data, fields, key);
     }
     let first = maps.bounds.len();
@@ -365,9 +365,20 @@ pub fn check_into(
 pub struct MapBuilder {
     table: &'static [Field<'static>],
     bounds: Vec<u32>,
+    /// Notes nothing: no reader wants the maps.
+    off: bool,
 }
 
 impl MapBuilder {
+    /// A builder that notes nothing, for records no analytics reads: [`check_into`] then only
+    /// checks.
+    pub fn off() -> MapBuilder {
+        MapBuilder {
+            off: true,
+            ..MapBuilder::default()
+        }
+    }
+
     /// Where the next record's map will start (a record was mapped when this grew).
     pub fn len(&self) -> usize {
         self.bounds.len()

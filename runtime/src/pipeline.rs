@@ -3,7 +3,7 @@
 //! it has finished, and its readers then drain it, flush and finish in turn, so a run over
 //! files ends by itself with every buffer and window flushed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -443,6 +443,8 @@ pub fn run(
         let name = f.name.to_string();
         handles.push((name.clone(), spawn(&name, move || node.run(source))?));
     }
+    // Producers note their records' field maps only for streams some analytics reads.
+    let analysed: HashSet<&str> = def.analytics.iter().flat_map(|a| a.from.clone()).collect();
     for (a, counters) in def.analytics.into_iter().zip(analytics_counters) {
         let mut inputs = Vec::new();
         for from in &a.from {
@@ -516,6 +518,7 @@ pub fn run(
         let errors = ErrorWriter::new(options.data_dir.join("errors").join(p.spec.name));
         let stop = stop.clone();
         let seed = options.seed;
+        let map_fields = analysed.contains(p.to);
         let name = p.spec.name.to_string();
         handles.push((
             name.clone(),
@@ -525,6 +528,7 @@ pub fn run(
                     counters,
                     errors,
                     stop,
+                    map_fields,
                 };
                 producer
                     .run(&input, seed, &mut target)
@@ -720,29 +724,45 @@ enum Source {
 }
 
 impl Source {
-    /// The next records, or `None` at the end of input.
-    fn next(&mut self) -> Result<Option<Vec<(Bytes, i64)>>, String> {
+    /// Hands the next records to `put`, in order; false at the end of input. Records read from a
+    /// stream are lent, not cloned: a firehose copies each into its buffer.
+    fn next(
+        &mut self,
+        mut put: impl FnMut(&[u8], i64) -> Result<(), String>,
+    ) -> Result<bool, String> {
         match self {
             Source::Stream(consumer, counters) => {
-                let records = consumer.poll(READ_BATCH).map_err(|e| e.to_string())?;
-                if records.is_empty() {
+                let (mut bytes, mut failed) = (0u64, None);
+                let read = consumer
+                    .poll_with(READ_BATCH, &mut |record| {
+                        bytes += record.data.len() as u64;
+                        // The first failure ends the run; later records are not put.
+                        if failed.is_none() {
+                            failed = put(&record.data, record.arrival_ms).err();
+                        }
+                    })
+                    .map_err(|e| e.to_string())?;
+                if let Some(error) = failed {
+                    return Err(error);
+                }
+                if read == 0 {
                     if consumer.is_drained() {
-                        return Ok(None);
+                        return Ok(false);
                     }
                     consumer.wait_for_data(IDLE_WAIT);
                 }
-                count_read(counters, &records);
-                Ok(Some(
-                    records
-                        .into_iter()
-                        .map(|r| (r.data, r.arrival_ms))
-                        .collect(),
-                ))
+                counters.add_out(read as u64, bytes);
+                Ok(true)
             }
             Source::Channel(receiver) => match receiver.recv_timeout(IDLE_WAIT) {
-                Ok(batch) => Ok(Some(batch)),
-                Err(RecvTimeoutError::Timeout) => Ok(Some(Vec::new())),
-                Err(RecvTimeoutError::Disconnected) => Ok(None),
+                Ok(batch) => {
+                    for (data, arrival) in batch {
+                        put(&data, arrival)?;
+                    }
+                    Ok(true)
+                }
+                Err(RecvTimeoutError::Timeout) => Ok(true),
+                Err(RecvTimeoutError::Disconnected) => Ok(false),
             },
         }
     }
@@ -761,12 +781,17 @@ struct FirehoseNode {
 
 impl FirehoseNode {
     fn run(mut self, mut source: Source) -> Result<(), String> {
-        while let Some(batch) = source.next()? {
-            let bytes: u64 = batch.iter().map(|(d, _)| d.len() as u64).sum();
-            self.counters.add_in(batch.len() as u64, bytes);
-            for (data, arrival) in batch {
-                self.put(&data, arrival)?;
+        loop {
+            let (mut records, mut bytes) = (0u64, 0u64);
+            let more = source.next(|data, arrival| {
+                records += 1;
+                bytes += data.len() as u64;
+                self.put(data, arrival)
+            })?;
+            if !more {
+                break;
             }
+            self.counters.add_in(records, bytes);
             let now = producer::now_ms();
             match &mut self.delivery {
                 Delivery::S3(firehose) => firehose.tick(now),

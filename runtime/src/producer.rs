@@ -195,21 +195,21 @@ const PARALLEL_CHECK_MIN: usize = 2048;
 /// Checks `records`, in order, on up to as many threads as the machine has cores (at most 4):
 /// a replay's producer would otherwise spend most of its time in the schema check while the
 /// nodes downstream wait.
-fn check_all(check: CheckFn, records: &[bytes::Bytes]) -> Vec<Checked> {
+fn check_all(check: CheckFn, records: &[bytes::Bytes], map: bool) -> Vec<Checked> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4);
     if threads < 2 || records.len() < PARALLEL_CHECK_MIN {
-        return check_part(check, records);
+        return check_part(check, records, map);
     }
     let part = records.len().div_ceil(threads);
     let mut parts = records.chunks(part);
     let first = parts.next().unwrap_or_default();
     std::thread::scope(|scope| {
         let others: Vec<_> = parts
-            .map(|part| scope.spawn(move || check_part(check, part)))
+            .map(|part| scope.spawn(move || check_part(check, part, map)))
             .collect();
-        let mut out = check_part(check, first);
+        let mut out = check_part(check, first, map);
         for other in others {
             match other.join() {
                 Ok(checked) => out.extend(checked),
@@ -220,9 +220,10 @@ fn check_all(check: CheckFn, records: &[bytes::Bytes]) -> Vec<Checked> {
     })
 }
 
-/// Checks `records` on this thread; the field maps of those that match share one allocation.
-fn check_part(check: CheckFn, records: &[bytes::Bytes]) -> Vec<Checked> {
-    let mut maps = MapBuilder::default();
+/// Checks `records` on this thread; with `map`, the field maps of those that match share one
+/// allocation.
+fn check_part(check: CheckFn, records: &[bytes::Bytes], map: bool) -> Vec<Checked> {
+    let mut maps = builder(map);
     let checked: Vec<_> = records
         .iter()
         .map(|record| {
@@ -237,6 +238,14 @@ fn check_part(check: CheckFn, records: &[bytes::Bytes]) -> Vec<Checked> {
         .collect()
 }
 
+fn builder(map: bool) -> MapBuilder {
+    if map {
+        MapBuilder::default()
+    } else {
+        MapBuilder::off()
+    }
+}
+
 /// Runs one producer to the end of its input (or until `stop`), returning how many records it
 /// accepted and rejected.
 pub struct Producer<'a> {
@@ -244,6 +253,9 @@ pub struct Producer<'a> {
     pub counters: Arc<Counters>,
     pub errors: ErrorWriter,
     pub stop: Arc<AtomicBool>,
+    /// Whether accepted records carry their [`FieldMap`]s: only analytics reads them, so a
+    /// producer whose records no analytics reads notes none.
+    pub map_fields: bool,
 }
 
 pub fn now_ms() -> i64 {
@@ -298,7 +310,7 @@ impl Producer<'_> {
                 }
                 lines.push(line);
             }
-            let checked = check_all(self.spec.check, &lines);
+            let checked = check_all(self.spec.check, &lines, self.map_fields);
             for (line, checked) in lines.into_iter().zip(checked) {
                 self.take(line, checked, &mut batch)?;
                 if batch.len() == BATCH {
@@ -341,7 +353,7 @@ impl Producer<'_> {
     }
 
     fn accept(&mut self, record: bytes::Bytes, batch: &mut Vec<Accepted>) -> io::Result<()> {
-        let mut maps = MapBuilder::default();
+        let mut maps = builder(self.map_fields);
         let checked = (self.spec.check)(&record, &mut maps).map(|key| {
             let mapped = !maps.is_empty();
             (key, mapped.then(|| FieldMap::new(&maps.finish(), 0)))
@@ -450,6 +462,7 @@ mod tests {
             counters: Arc::default(),
             errors: ErrorWriter::new(dir.join("errors/p")),
             stop: Arc::default(),
+            map_fields: true,
         }
     }
 
@@ -524,6 +537,29 @@ mod tests {
                 String::from_utf8_lossy(&record.data)
             );
         }
+    }
+
+    #[test]
+    fn records_no_analytics_reads_carry_no_maps() {
+        let dir = std::env::temp_dir().join(format!("kin-producer-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&dir).expect("dir");
+        let input = dir.join("in.jsonl");
+        let text: String = (0..3000).map(|i| format!("{{\"k\":\"k{i}\"}}\n")).collect();
+        fs::write(&input, text).expect("write");
+        let mut sink = Collect::default();
+        let mut p = Producer {
+            map_fields: false,
+            ..producer(&dir)
+        };
+        p.run(&Input::File(input), 0, &mut sink).expect("run");
+        let mut synthetic = Vec::new();
+        p.accept(bytes::Bytes::from_static(b"{\"k\":\"s\"}"), &mut synthetic)
+            .expect("accept");
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(sink.0.len(), 3000);
+        assert_eq!(synthetic.len(), 1);
+        assert!(sink.0.iter().chain(&synthetic).all(|r| r.fields.is_none()));
+        assert_eq!(sink.0[2999].partition_key.as_deref(), Some("k2999"));
     }
 
     #[test]

@@ -27,32 +27,47 @@ impl Consumer {
     /// the new positions. Each shard first gets an equal share; if some shards had fewer records,
     /// the others may fill the rest.
     pub fn poll(&mut self, max_records: usize) -> Result<Vec<StoredRecord>, StreamError> {
-        let shards = self.positions.len();
-        // Each shard's read reserves what it appends, so an idle poll allocates nothing.
         let mut records = Vec::new();
+        self.poll_with(max_records, &mut |record| records.push(record.clone()))?;
+        Ok(records)
+    }
+
+    /// [`Consumer::poll`], lending each record to `visit` (in the order `poll` returns them)
+    /// instead of cloning it; returns how many it visited.
+    pub fn poll_with(
+        &mut self,
+        max_records: usize,
+        visit: &mut dyn FnMut(&StoredRecord),
+    ) -> Result<usize, StreamError> {
+        let shards = self.positions.len();
+        let mut read = 0;
         if max_records == 0 || shards == 0 {
-            return Ok(records);
+            return Ok(read);
         }
         let mut positions = self.positions.clone();
         let share = max_records.div_ceil(shards);
         for pass_share in [share, max_records] {
             let mut some_shard_filled_its_share = false;
             for step in 0..shards {
-                let remaining = max_records - records.len();
+                let remaining = max_records - read;
                 if remaining == 0 {
                     break;
                 }
                 let shard = (self.next_shard + step) % shards;
                 let wanted = pass_share.min(remaining);
-                let before = records.len();
+                let mut visited = 0;
                 positions[shard] = self
                     .stream
                     .store
-                    .read_into(shard, positions[shard], wanted, &mut records)?
+                    .read_with(shard, positions[shard], wanted, &mut |record| {
+                        visited += 1;
+                        visit(record)
+                    })?
                     .next_offset;
-                some_shard_filled_its_share |= records.len() - before == wanted;
+                read += visited;
+                some_shard_filled_its_share |= visited == wanted;
             }
-            if !some_shard_filled_its_share || records.len() == max_records {
+            if !some_shard_filled_its_share || read == max_records {
                 break;
             }
         }
@@ -61,7 +76,7 @@ impl Consumer {
             self.stream.store.save_positions(&self.name, &positions)?;
             self.positions = positions;
         }
-        Ok(records)
+        Ok(read)
     }
 
     /// True when some shard holds records this consumer has not read.

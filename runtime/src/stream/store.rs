@@ -59,15 +59,28 @@ pub trait StreamStore: Send + Sync {
         arrival_ms: i64,
         records: Vec<NewRecord>,
     ) -> Result<u64, (StoreError, Vec<NewRecord>)>;
-    /// Appends up to `max_records` records of `shard`, starting at `from_offset` (or the earliest
-    /// retained one if that was trimmed), to `out`.
+    /// Lends up to `max_records` records of `shard`, starting at `from_offset` (or the earliest
+    /// retained one if that was trimmed), to `visit`, in order. A reader that only copies what
+    /// it needs out of each record pays for no clone of it.
+    fn read_with(
+        &self,
+        shard: usize,
+        from_offset: u64,
+        max_records: usize,
+        visit: &mut dyn FnMut(&StoredRecord),
+    ) -> Result<ReadProgress, StoreError>;
+    /// [`StreamStore::read_with`], appending clones of the records to `out`.
     fn read_into(
         &self,
         shard: usize,
         from_offset: u64,
         max_records: usize,
         out: &mut Vec<StoredRecord>,
-    ) -> Result<ReadProgress, StoreError>;
+    ) -> Result<ReadProgress, StoreError> {
+        self.read_with(shard, from_offset, max_records, &mut |record| {
+            out.push(record.clone())
+        })
+    }
     /// The shard's retained offsets.
     fn bounds(&self, shard: usize) -> Result<ShardBounds, StoreError>;
     /// The offset of the shard's first retained record that arrived at or after `timestamp_ms`
@@ -125,14 +138,16 @@ impl StreamStore for MemoryStore {
         }
     }
 
-    fn read_into(
+    fn read_with(
         &self,
         shard: usize,
         from_offset: u64,
         max_records: usize,
-        out: &mut Vec<StoredRecord>,
+        visit: &mut dyn FnMut(&StoredRecord),
     ) -> Result<ReadProgress, StoreError> {
-        Ok(self.shard(shard)?.read_into(from_offset, max_records, out))
+        Ok(self
+            .shard(shard)?
+            .read_with(from_offset, max_records, visit))
     }
 
     fn bounds(&self, shard: usize) -> Result<ShardBounds, StoreError> {
@@ -216,18 +231,18 @@ impl ShardLog {
         first
     }
 
-    fn read_into(
+    fn read_with(
         &self,
         from_offset: u64,
         max_records: usize,
-        out: &mut Vec<StoredRecord>,
+        visit: &mut dyn FnMut(&StoredRecord),
     ) -> ReadProgress {
         let start = from_offset.max(self.first_offset);
         let skip = usize::try_from(start - self.first_offset)
             .unwrap_or(usize::MAX)
             .min(self.records.len());
         let take = max_records.min(self.records.len() - skip);
-        out.extend(self.records.range(skip..skip + take).cloned());
+        self.records.range(skip..skip + take).for_each(visit);
         let next_offset = start + take as u64;
         ReadProgress {
             next_offset,

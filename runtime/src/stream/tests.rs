@@ -509,6 +509,32 @@ fn consumer_polls_shards_fairly_and_fills_up_from_busy_shards() {
 }
 
 #[test]
+fn a_lending_poll_visits_what_a_cloning_poll_returns() {
+    let stream = stream(3);
+    let keys = ["a", "b", "c", "d", "e", "f", "g"];
+    for round in 0..4 {
+        let entries = keys
+            .iter()
+            .map(|k| entry(k, &format!("{k}{round}")))
+            .collect();
+        accepted(stream.put(entries, round));
+    }
+    let mut cloning = stream.consumer("cloning").expect("consumer");
+    let mut lending = stream.consumer("lending").expect("consumer");
+    for max in [5, 1, 9, 100, 10] {
+        let cloned = cloning.poll(max).expect("poll");
+        let mut lent = Vec::new();
+        let count = lending
+            .poll_with(max, &mut |record| lent.push(record.clone()))
+            .expect("poll");
+        assert_eq!(count, lent.len());
+        assert_eq!(lent, cloned, "max {max}");
+        assert_eq!(lending.positions(), cloning.positions());
+    }
+    assert_eq!(lending.positions().iter().sum::<u64>(), 28);
+}
+
+#[test]
 fn trimming_read_records_keeps_what_a_slow_consumer_still_needs() {
     let stream = stream(1);
     let mut fast = stream.consumer("fast").expect("consumer");
@@ -586,14 +612,14 @@ impl StreamStore for BrokenShard {
         }
         self.0.append(shard, arrival_ms, records)
     }
-    fn read_into(
+    fn read_with(
         &self,
         shard: usize,
         from_offset: u64,
         max_records: usize,
-        out: &mut Vec<StoredRecord>,
+        visit: &mut dyn FnMut(&StoredRecord),
     ) -> Result<ReadProgress, StoreError> {
-        self.0.read_into(shard, from_offset, max_records, out)
+        self.0.read_with(shard, from_offset, max_records, visit)
     }
     fn bounds(&self, shard: usize) -> Result<ShardBounds, StoreError> {
         self.0.bounds(shard)
