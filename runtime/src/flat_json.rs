@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::records::{format_date, format_timestamp, parse_bytes, parse_date, parse_timestamp};
+use crate::stream::PartitionKey;
 
 /// A field's type, as this reader checks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,10 +80,10 @@ pub enum Value<'a> {
 
 impl Value<'_> {
     /// The value as a partition key (the text kin's generated code uses for the same value).
-    pub fn key_text(&self) -> Option<Arc<str>> {
+    pub fn key_text(&self) -> Option<PartitionKey> {
         Some(match self {
             Value::Null => return None,
-            Value::Str(text) => Arc::from(&**text),
+            Value::Str(text) => PartitionKey::new(&**text),
             Value::Int(v) => v.to_string().into(),
             Value::Float(v) => v.to_string().into(),
             Value::Bool(v) => v.to_string().into(),
@@ -247,7 +248,7 @@ pub fn check(
     data: &[u8],
     fields: &[Field<'_>],
     key: Option<usize>,
-) -> Result<Option<Arc<str>>, String> {
+) -> Result<Option<PartitionKey>, String> {
     check_noting(data, fields, key, None)
 }
 
@@ -258,7 +259,7 @@ fn check_noting(
     fields: &[Field<'_>],
     key: Option<usize>,
     mut spans: Option<&mut [u32]>,
-) -> Result<Option<Arc<str>>, String> {
+) -> Result<Option<PartitionKey>, String> {
     let text = utf8(data)?;
     if let Some(key_text) = check_ordered(text, fields, key, spans.as_deref_mut()) {
         return Ok(key_text);
@@ -294,7 +295,7 @@ fn check_ordered(
     fields: &[Field<'_>],
     key: Option<usize>,
     mut spans: Option<&mut [u32]>,
-) -> Option<Option<Arc<str>>> {
+) -> Option<Option<PartitionKey>> {
     let mut s = Scanner { text, at: 0 };
     if s.peek() != Some(b'{') || fields.is_empty() || fields.len() > MAX_FIELDS {
         return None;
@@ -344,7 +345,7 @@ pub fn check_into(
     fields: &'static [Field<'static>],
     key: Option<usize>,
     maps: &mut MapBuilder,
-) -> Result<Option<Arc<str>>, String> {
+) -> Result<Option<PartitionKey>, String> {
     if maps.bounds.is_empty() {
         maps.table = fields;
     }

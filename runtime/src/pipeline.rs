@@ -23,7 +23,7 @@ use crate::firehose::{Firehose, FirehoseConfig};
 use crate::metrics::{Counters, Registry};
 use crate::producer::{self, Accepted, ErrorWriter, Input, Producer, ProducerSpec, RecordSink};
 use crate::s3::{LocalDirSink, ObjectSink};
-use crate::stream::{PutEntry, StoredRecord, Stream, StreamConfig};
+use crate::stream::{PartitionKey, PutEntry, StoredRecord, Stream, StreamConfig};
 
 /// A pipeline as the generated code describes it.
 pub struct PipelineDef {
@@ -128,52 +128,52 @@ pub struct Summary {
 }
 
 /// The text of a partition key value: strings as they are, numbers and others as written.
-pub fn key_text<T: KeyText + ?Sized>(value: &T) -> Arc<str> {
+pub fn key_text<T: KeyText + ?Sized>(value: &T) -> PartitionKey {
     value.key_text()
 }
 
 pub trait KeyText {
-    fn key_text(&self) -> Arc<str>;
+    fn key_text(&self) -> PartitionKey;
 }
 
 impl KeyText for std::borrow::Cow<'_, str> {
-    fn key_text(&self) -> Arc<str> {
-        Arc::from(&**self)
+    fn key_text(&self) -> PartitionKey {
+        PartitionKey::new(&**self)
     }
 }
 
 impl KeyText for i64 {
-    fn key_text(&self) -> Arc<str> {
+    fn key_text(&self) -> PartitionKey {
         self.to_string().into()
     }
 }
 
 impl KeyText for f64 {
-    fn key_text(&self) -> Arc<str> {
+    fn key_text(&self) -> PartitionKey {
         self.to_string().into()
     }
 }
 
 impl KeyText for bool {
-    fn key_text(&self) -> Arc<str> {
+    fn key_text(&self) -> PartitionKey {
         self.to_string().into()
     }
 }
 
 impl KeyText for crate::records::Timestamp {
-    fn key_text(&self) -> Arc<str> {
+    fn key_text(&self) -> PartitionKey {
         crate::records::format_timestamp(self.0).into()
     }
 }
 
 impl KeyText for crate::records::Date {
-    fn key_text(&self) -> Arc<str> {
+    fn key_text(&self) -> PartitionKey {
         crate::records::format_date(self.0 as i64 * 86_400_000).into()
     }
 }
 
 impl<const P: u8, const S: u8> KeyText for crate::records::Decimal<P, S> {
-    fn key_text(&self) -> Arc<str> {
+    fn key_text(&self) -> PartitionKey {
         self.0.as_str().into()
     }
 }
@@ -1021,7 +1021,7 @@ impl AnalyticsNode {
             for row in analytics::encode_json(batch).map_err(|e| e.to_string())? {
                 let partition_key = match self.target.key_path() {
                     Some(path) => match json_keys(&row, &[path]) {
-                        Ok(mut keys) => keys.pop().map(Arc::from),
+                        Ok(mut keys) => keys.pop().map(PartitionKey::from),
                         Err(reason) => {
                             self.errors
                                 .write(&row, "PartitionKeyMissing", &reason, now)

@@ -17,15 +17,16 @@ use rand::{Rng, SeedableRng};
 use crate::errors::ErrorRecord;
 use crate::flat_json::{FieldMap, MapBuilder};
 use crate::metrics::Counters;
+use crate::stream::PartitionKey;
 
 /// Checks one record (its bytes, newline included) against the schema and returns the
 /// partition key its stream asks for (`None` for a firehose or a random key). A check of a
 /// flat JSON schema notes in the builder where the record's fields are
 /// ([`flat_json::check_into`]).
-pub type CheckFn = fn(&[u8], &mut MapBuilder) -> Result<Option<Arc<str>>, String>;
+pub type CheckFn = fn(&[u8], &mut MapBuilder) -> Result<Option<PartitionKey>, String>;
 
 /// A checked record's partition key and, when the check mapped it, where its fields are.
-pub type Checked = Result<(Option<Arc<str>>, Option<FieldMap>), String>;
+pub type Checked = Result<(Option<PartitionKey>, Option<FieldMap>), String>;
 /// Writes one synthetic, schema-valid record (newline included).
 pub type GenerateFn = fn(&mut Synth, &mut Vec<u8>);
 
@@ -52,7 +53,7 @@ pub enum Input {
 /// One accepted record on its way into a stream or firehose.
 #[derive(Clone, Debug)]
 pub struct Accepted {
-    pub partition_key: Option<Arc<str>>,
+    pub partition_key: Option<PartitionKey>,
     pub data: bytes::Bytes,
     /// Where the record's fields are, as its check found them.
     pub fields: Option<FieldMap>,
@@ -137,7 +138,7 @@ impl Synth {
 }
 
 /// A random partition key for streams with `partition_key: random`.
-pub fn random_key() -> Arc<str> {
+pub fn random_key() -> PartitionKey {
     format!("{:032x}", rand::random::<u128>()).into()
 }
 
@@ -423,7 +424,7 @@ mod tests {
 
     static FIELDS: &[Field] = &[Field::new("k", Kind::String, false)];
 
-    fn check(data: &[u8], maps: &mut MapBuilder) -> Result<Option<Arc<str>>, String> {
+    fn check(data: &[u8], maps: &mut MapBuilder) -> Result<Option<PartitionKey>, String> {
         flat_json::check_into(data, FIELDS, Some(0), maps)
     }
 

@@ -26,6 +26,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+/// A record's partition key: up to 23 bytes kept inline (most keys: no allocation per
+/// record), longer ones shared.
+pub type PartitionKey = smol_str::SmolStr;
+
 use crate::flat_json::FieldMap;
 use crate::hash::{hash_key, shard_id, ShardRanges};
 
@@ -44,7 +48,7 @@ pub const MAX_SHARDS: usize = 100_000;
 /// One record of a put, as a `PutRecordsRequestEntry`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutEntry {
-    pub partition_key: Arc<str>,
+    pub partition_key: PartitionKey,
     /// Overrides the MD5 of the partition key when choosing the shard.
     pub explicit_hash_key: Option<u128>,
     pub data: Bytes,
@@ -55,7 +59,7 @@ pub struct PutEntry {
 
 impl PutEntry {
     /// An entry routed by the MD5 of its partition key.
-    pub fn new(partition_key: impl Into<Arc<str>>, data: impl Into<Bytes>) -> PutEntry {
+    pub fn new(partition_key: impl Into<PartitionKey>, data: impl Into<Bytes>) -> PutEntry {
         PutEntry {
             partition_key: partition_key.into(),
             explicit_hash_key: None,
@@ -99,7 +103,7 @@ pub type PutResult = Result<(usize, SequenceNumber), PutError>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
     pub sequence_number: SequenceNumber,
-    pub partition_key: Arc<str>,
+    pub partition_key: PartitionKey,
     pub data: Bytes,
     /// Where the record's fields are, when a producer of the local runtime checked it.
     pub fields: Option<FieldMap>,

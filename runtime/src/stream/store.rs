@@ -6,7 +6,7 @@ use super::*;
 /// A record handed to a store, which assigns its offset.
 #[derive(Clone, Debug)]
 pub struct NewRecord {
-    pub partition_key: Arc<str>,
+    pub partition_key: PartitionKey,
     pub data: Bytes,
     pub fields: Option<FieldMap>,
 }

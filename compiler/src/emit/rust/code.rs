@@ -134,7 +134,7 @@ fn producer_items(pipeline: &Pipeline) -> Vec<TokenStream> {
             fn #check(
                 data: &[u8],
                 maps: &mut kin_runtime::flat_json::MapBuilder,
-            ) -> Result<Option<std::sync::Arc<str>>, String> {
+            ) -> Result<Option<kin_runtime::stream::PartitionKey>, String> {
                 #body
             }
         });
