@@ -293,7 +293,8 @@ pub struct Stream {
     shard_cache: Mutex<ShardCache>,
 }
 
-type ShardCache = HashMap<Box<str>, usize, ahash::RandomState>;
+/// Short keys are stored in the table itself, so a hit reads no other memory.
+type ShardCache = HashMap<PartitionKey, usize, ahash::RandomState>;
 
 /// Keys [`Stream::shard_cache`] remembers; past them it is only read (random keys would
 /// otherwise fill it for nothing).
@@ -484,7 +485,7 @@ impl Stream {
         }
         let shard = self.ranges.shard_for(hash_key(&entry.partition_key));
         if cache.len() < SHARD_CACHE_KEYS {
-            cache.insert((&*entry.partition_key).into(), shard);
+            cache.insert(entry.partition_key.clone(), shard);
         }
         Ok(shard)
     }
