@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -69,6 +69,58 @@ const READ_CHUNK: usize = 4 << 20;
 
 /// How many records a producer reads before handing them on.
 const BATCH: usize = 4096;
+
+/// How many read buffers a replay keeps for reuse.
+const SPARE_CHUNKS: usize = 8;
+
+/// A replay's read buffers: each comes back when the last record sliced from it is dropped
+/// (trimmed from its stream), so later chunks are read into memory that is already mapped,
+/// instead of memory the allocator just gave back to the kernel and must fault in again.
+#[derive(Clone, Default)]
+struct ChunkPool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl ChunkPool {
+    /// An empty buffer with room for at least `capacity` bytes.
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let mut buffer = lock(&self.0).pop().unwrap_or_default();
+        buffer.reserve(capacity);
+        buffer
+    }
+
+    /// `data` as shared bytes that return their buffer here when the last slice is dropped.
+    fn share(&self, data: Vec<u8>) -> bytes::Bytes {
+        bytes::Bytes::from_owner(Chunk {
+            data,
+            pool: self.clone(),
+        })
+    }
+}
+
+struct Chunk {
+    data: Vec<u8>,
+    pool: ChunkPool,
+}
+
+impl AsRef<[u8]> for Chunk {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        let mut data = std::mem::take(&mut self.data);
+        data.clear();
+        let mut spares = lock(&self.pool.0);
+        if spares.len() < SPARE_CHUNKS {
+            spares.push(data);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A source of random values for synthetic records, seeded per producer.
 pub struct Synth {
@@ -197,9 +249,10 @@ const PARALLEL_CHECK_MIN: usize = 2048;
 /// a replay's producer would otherwise spend most of its time in the schema check while the
 /// nodes downstream wait.
 fn check_all(check: CheckFn, records: &[bytes::Bytes], map: bool) -> Vec<Checked> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
+    // Asked once: the answer reads the process's cgroup limits from files.
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = cores.min(4);
     if threads < 2 || records.len() < PARALLEL_CHECK_MIN {
         return check_part(check, records, map);
     }
@@ -288,10 +341,11 @@ impl Producer<'_> {
         let mut skip_header = self.spec.csv_header;
         let mut batch = Vec::with_capacity(BATCH);
         let mut rest = bytes::Bytes::new();
+        let pool = ChunkPool::default();
         loop {
             // Records are slices of one buffer per chunk: no copy, no allocation per record. The
             // file is read straight into the buffer, after the partial line the last one left.
-            let mut buffer = Vec::with_capacity(rest.len() + READ_CHUNK + 1);
+            let mut buffer = pool.take(rest.len() + READ_CHUNK + 1);
             buffer.extend_from_slice(&rest);
             let read = (&mut file)
                 .take(READ_CHUNK as u64)
@@ -299,7 +353,7 @@ impl Producer<'_> {
             if read == 0 && !buffer.is_empty() && !buffer.ends_with(b"\n") {
                 buffer.push(b'\n');
             }
-            let buffer = bytes::Bytes::from(buffer);
+            let buffer = pool.share(buffer);
             let mut start = 0;
             let mut lines = Vec::new();
             while let Some(end) = memchr::memchr(b'\n', &buffer[start..]) {
@@ -538,6 +592,28 @@ mod tests {
                 String::from_utf8_lossy(&record.data)
             );
         }
+    }
+
+    #[test]
+    fn a_read_buffer_is_reused_only_after_its_last_record_is_dropped() {
+        let pool = ChunkPool::default();
+        let mut buffer = pool.take(64);
+        buffer.extend_from_slice(b"one\ntwo\n");
+        let address = buffer.as_ptr();
+        let chunk = pool.share(buffer);
+        let second = chunk.slice(4..8);
+        drop(chunk);
+        assert_eq!(lock(&pool.0).len(), 0, "a record still uses the buffer");
+        assert_eq!(&second[..], b"two\n");
+        drop(second);
+        assert_eq!(lock(&pool.0).len(), 1);
+        let again = pool.take(16);
+        assert!(again.is_empty() && again.capacity() >= 64);
+        assert_eq!(again.as_ptr(), address);
+        for _ in 0..SPARE_CHUNKS + 2 {
+            drop(pool.share(vec![0; 8]));
+        }
+        assert_eq!(lock(&pool.0).len(), SPARE_CHUNKS);
     }
 
     #[test]
