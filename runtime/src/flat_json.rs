@@ -249,19 +249,31 @@ pub fn check(
     fields: &[Field<'_>],
     key: Option<usize>,
 ) -> Result<Option<PartitionKey>, String> {
-    check_noting(data, fields, key, None)
+    check_noting(data, fields, key, None, None)
 }
 
-/// [`check`], noting in `spans` where each field's value is.
+/// [`check`], noting in `spans` where each field's value is. `ordered` is the schema's own
+/// straight pass, when its check was generated with one.
 #[inline(always)]
 fn check_noting(
     data: &[u8],
     fields: &[Field<'_>],
     key: Option<usize>,
     mut spans: Option<&mut [u32]>,
+    ordered: Option<Ordered>,
 ) -> Result<Option<PartitionKey>, String> {
     let text = utf8(data)?;
-    if let Some(key_text) = check_ordered(text, fields, key, spans.as_deref_mut()) {
+    let straight = match ordered {
+        Some(ordered) => {
+            let mut straight = Straight {
+                s: Scanner { text, at: 0 },
+                spans: spans.as_deref_mut(),
+            };
+            ordered(&mut straight).filter(|_| straight.at_end())
+        }
+        None => check_ordered(text, fields, key, spans.as_deref_mut()),
+    };
+    if let Some(key_text) = straight {
         return Ok(key_text);
     }
     // The general reader notes the fields the record has; none is left from this pass.
@@ -346,19 +358,91 @@ pub fn check_into(
     key: Option<usize>,
     maps: &mut MapBuilder,
 ) -> Result<Option<PartitionKey>, String> {
+    check_into_with(data, fields, key, maps, None)
+}
+
+/// [`check_into`] with the schema's own straight pass: a function kin generates for the schema
+/// (and the producer's key) that reads a record written in schema order with constant names
+/// and no dispatch on field types. It must accept only what the general reader accepts, note
+/// the same spans and give the same key; anything else it leaves to the general reader.
+pub fn check_into_with(
+    data: &[u8],
+    fields: &'static [Field<'static>],
+    key: Option<usize>,
+    maps: &mut MapBuilder,
+    ordered: Option<Ordered>,
+) -> Result<Option<PartitionKey>, String> {
     if maps.bounds.is_empty() {
         maps.table = fields;
     }
     if maps.off || !std::ptr::eq(maps.table, fields) || u32::try_from(data.len()).is_err() {
-        return check(data, fields, key);
+        return check_noting(data, fields, key, None, ordered);
     }
     let first = maps.bounds.len();
     maps.bounds.resize(first + 2 * fields.len(), 0);
-    let checked = check_noting(data, fields, key, Some(&mut maps.bounds[first..]));
+    let checked = check_noting(data, fields, key, Some(&mut maps.bounds[first..]), ordered);
     if checked.is_err() {
         maps.bounds.truncate(first);
     }
     checked
+}
+
+/// A schema's generated straight pass (see [`check_into_with`]): `None` when the record is not
+/// `{"name":value,…}` with the schema's fields in order (the caller then checks that only
+/// whitespace follows), else the partition key, if the producer has one.
+pub type Ordered = fn(&mut Straight<'_, '_>) -> Option<Option<PartitionKey>>;
+
+/// A record read front to back against what a generated straight pass expects. Each step
+/// returns `None` where the record departs from it; values are checked by the general reader's
+/// own functions, so both accept the same values.
+pub struct Straight<'t, 's> {
+    s: Scanner<'t>,
+    spans: Option<&'s mut [u32]>,
+}
+
+impl Straight<'_, '_> {
+    /// The exact bytes `token` (punctuation and a quoted name, e.g. `,"page":`).
+    #[inline(always)]
+    pub fn token(&mut self, token: &[u8]) -> Option<()> {
+        let end = self.s.at + token.len();
+        if self.s.bytes().get(self.s.at..end)? != token {
+            return None;
+        }
+        self.s.at = end;
+        Some(())
+    }
+
+    /// The value of field `index` of the schema, which is `field`.
+    #[inline(always)]
+    pub fn value(&mut self, index: usize, field: &Field<'_>) -> Option<()> {
+        let start = self.s.at;
+        self.s.check_value(field).ok()?;
+        self.note(index, start);
+        Some(())
+    }
+
+    /// The value of field `index`, the partition key: its text (`None` also when it is null).
+    #[inline(always)]
+    pub fn key(&mut self, index: usize, field: &Field<'_>) -> Option<PartitionKey> {
+        let start = self.s.at;
+        let key = self.s.value(field).ok()?.key_text()?;
+        self.note(index, start);
+        Some(key)
+    }
+
+    #[inline(always)]
+    fn note(&mut self, index: usize, start: usize) {
+        if let Some(spans) = self.spans.as_deref_mut() {
+            spans[2 * index] = start as u32;
+            spans[2 * index + 1] = self.s.at as u32;
+        }
+    }
+
+    /// Whether only whitespace is left.
+    fn at_end(&mut self) -> bool {
+        self.s.skip_space();
+        self.s.at == self.s.text.len()
+    }
 }
 
 /// The field positions of the records [`check_into`] accepted, one after the other.

@@ -343,6 +343,21 @@ fn mutated_records_are_accepted_and_read_exactly_as_serde_does() {
                 (Err(e), Ok(_)) => panic!("{unknown:?}: kin accepts, serde refuses ({e}): {shown}"),
             }
         }
+        // A check with a straight pass written as kin generates them decides as the check
+        // without one, gives the same key and notes the same spans.
+        let (mut plain, mut generated) = (MapBuilder::default(), MapBuilder::default());
+        assert_eq!(
+            check_into_with(
+                &record,
+                &TABLE,
+                Some(5),
+                &mut generated,
+                Some(ordered_table)
+            ),
+            check_into(&record, &TABLE, Some(5), &mut plain),
+            "{shown}"
+        );
+        assert_eq!(generated.bounds, plain.bounds, "{shown}");
         // A producer's check accepts the same records, and where it notes each field, the
         // field reads as the whole record's reading gives it.
         let mut maps = MapBuilder::default();
@@ -366,6 +381,35 @@ fn mutated_records_are_accepted_and_read_exactly_as_serde_does() {
         accepted > total / 20 && accepted < total / 2,
         "{accepted} of {total}"
     );
+    // The straight pass took a good share of the accepted records, so it was compared.
+    let straight = STRAIGHT.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(straight > accepted / 20, "{straight} of {accepted}");
+}
+
+/// How many records [`ordered_table`] accepted.
+static STRAIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// [`TABLE`]'s straight pass, as kin generates it for a producer whose key is `ts`.
+fn ordered_table(s: &mut Straight<'_, '_>) -> Option<Option<PartitionKey>> {
+    s.token(b"{\"page\":")?;
+    s.value(0, &TABLE[0])?;
+    s.token(b",\"user\":")?;
+    s.value(1, &TABLE[1])?;
+    s.token(b",\"n\":")?;
+    s.value(2, &TABLE[2])?;
+    s.token(b",\"score\":")?;
+    s.value(3, &TABLE[3])?;
+    s.token(b",\"ok\":")?;
+    s.value(4, &TABLE[4])?;
+    s.token(b",\"ts\":")?;
+    let key = s.key(5, &TABLE[5])?;
+    s.token(b",\"day\":")?;
+    s.value(6, &TABLE[6])?;
+    s.token(b",\"blob\":")?;
+    s.value(7, &TABLE[7])?;
+    s.token(b"}")?;
+    STRAIGHT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Some(Some(key))
 }
 
 #[test]

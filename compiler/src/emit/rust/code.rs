@@ -114,14 +114,19 @@ fn producer_items(pipeline: &Pipeline) -> Vec<TokenStream> {
             continue;
         };
         let check = fn_ident("check", &producer.name.value);
+        let ordered = fn_ident("ordered", &producer.name.value);
         let flat = pipeline
             .spec
             .schemas
             .iter()
             .find(|s| s.name.value == schema.value)
             .and_then(|s| records::flat_fields(s, record))
-            .and_then(|_| flat_check(pipeline, &schema.value, &to.value, record));
-        let body = flat.unwrap_or_else(|| {
+            .and_then(|_| flat_check(pipeline, &schema.value, &to.value, record, &ordered));
+        let body = flat.map(|(body, straight)| {
+            items.extend(straight);
+            body
+        });
+        let body = body.unwrap_or_else(|| {
             let ty = type_ident(&schema.value);
             let key = partition_key(pipeline, &to.value, record);
             quote! {
@@ -142,35 +147,102 @@ fn producer_items(pipeline: &Pipeline) -> Vec<TokenStream> {
     items
 }
 
-/// A producer's check of a flat schema's record: `kin_runtime::flat_json::check_into` (which notes where the fields are) with the
-/// index of the partition key field, when the target stream names one. `None` when a named
-/// key field is not one of the schema's (the serde path then reports it).
+/// A producer's check of a flat schema's record: `kin_runtime::flat_json::check_into_with`
+/// (which notes where the fields are) with the index of the partition key field, when the
+/// target stream names one, and the straight pass [`straight_pass`] generates (named
+/// `ordered`), which comes second in the result. `None` when a named key field is not one of
+/// the schema's (the serde path then reports it).
 fn flat_check(
     pipeline: &Pipeline,
     schema: &str,
     target: &str,
     record: &RecordType,
-) -> Option<TokenStream> {
+    ordered: &syn::Ident,
+) -> Option<(TokenStream, Option<TokenStream>)> {
     let fields = records::fields_ident(schema);
     let stream = pipeline
         .spec
         .streams
         .iter()
         .find(|s| s.name.value == target);
-    Some(
-        match stream.map(|s| s.partition_key.as_ref().map(|k| &k.value)) {
-            // A firehose target: no partition key.
-            None => quote!(kin_runtime::flat_json::check_into(data, #fields, None, maps)),
-            Some(Some(PartitionKey::Field(path))) => {
-                let index = record.fields.iter().position(|f| &f.name == path)?;
-                quote!(kin_runtime::flat_json::check_into(data, #fields, Some(#index), maps))
-            }
-            Some(_) => quote! {
-                kin_runtime::flat_json::check_into(data, #fields, None, maps)?;
-                Ok(Some(kin_runtime::producer::random_key()))
-            },
+    let key = match stream.map(|s| s.partition_key.as_ref().map(|k| &k.value)) {
+        Some(Some(PartitionKey::Field(path))) => {
+            Some(record.fields.iter().position(|f| &f.name == path)?)
+        }
+        // A firehose target, or a random key.
+        _ => None,
+    };
+    let straight = straight_pass(record, &fields, key, ordered);
+    let pass = match straight {
+        Some(_) => quote!(Some(#ordered)),
+        None => quote!(None),
+    };
+    let key_index = match key {
+        Some(index) => quote!(Some(#index)),
+        None => quote!(None),
+    };
+    let check =
+        quote!(kin_runtime::flat_json::check_into_with(data, #fields, #key_index, maps, #pass));
+    let body = match stream.map(|s| s.partition_key.as_ref().map(|k| &k.value)) {
+        Some(Some(PartitionKey::Field(_))) | None => check,
+        Some(_) => quote! {
+            #check?;
+            Ok(Some(kin_runtime::producer::random_key()))
         },
-    )
+    };
+    Some((body, straight))
+}
+
+/// The schema's straight pass for one producer (`kin_runtime::flat_json::Ordered`): the record
+/// read as `{"name":value,…}` with the schema's names as constants, in order, each value
+/// checked by its field's entry of the schema's table and the key field's value returned.
+/// `None` when a name must be escaped in JSON, or there is none (the general reader then reads
+/// every record).
+fn straight_pass(
+    record: &RecordType,
+    fields: &syn::Ident,
+    key: Option<usize>,
+    ordered: &syn::Ident,
+) -> Option<TokenStream> {
+    if record.fields.is_empty() {
+        return None;
+    }
+    let mut steps = Vec::new();
+    for (index, field) in record.fields.iter().enumerate() {
+        if field
+            .name
+            .bytes()
+            .any(|b| b == b'"' || b == b'\\' || b < 0x20)
+        {
+            return None;
+        }
+        let open = if index == 0 { "{" } else { "," };
+        let token =
+            proc_macro2::Literal::byte_string(format!("{open}\"{}\":", field.name).as_bytes());
+        steps.push(if Some(index) == key {
+            quote! { s.token(#token)?; let key = s.key(#index, &#fields[#index])?; }
+        } else {
+            quote! { s.token(#token)?; s.value(#index, &#fields[#index])?; }
+        });
+    }
+    let key = match key {
+        Some(_) => quote!(Some(key)),
+        None => quote!(None),
+    };
+    let doc = format!(
+        " The straight pass of `{}`'s check (`kin_runtime::flat_json::Ordered`).",
+        ordered.to_string().trim_start_matches("ordered_")
+    );
+    Some(quote! {
+        #[doc = #doc]
+        fn #ordered(
+            s: &mut kin_runtime::flat_json::Straight<'_, '_>,
+        ) -> Option<Option<kin_runtime::stream::PartitionKey>> {
+            #(#steps)*
+            s.token(b"}")?;
+            Some(#key)
+        }
+    })
 }
 
 /// The partition key expression of a record written to `target` (a stream), as `Result`.

@@ -26,23 +26,52 @@ fn main_rs_is_stamped_and_valid_rust() {
     assert!(main.contains("pub struct Click<'a>"), "{main}");
     assert!(main.contains("fn check_web("), "{main}");
     // Click is flat: its records are checked by the one-pass reader, with the partition key of
-    // stream clicks, session_id, named by its index in the field table.
-    let call = "kin_runtime::flat_json::check_into(data, FIELDS_CLICK, Some(";
-    let at = main.find(call).unwrap_or_else(|| panic!("{main}")) + call.len();
-    let index: usize = main[at..]
+    // stream clicks, session_id, named by its index in the field table, and web's straight pass.
+    let compact: String = main.split_whitespace().collect();
+    let call = "kin_runtime::flat_json::check_into_with(data,FIELDS_CLICK,Some(";
+    let at = compact.find(call).unwrap_or_else(|| panic!("{main}")) + call.len();
+    let index: usize = compact[at..]
         .split("usize")
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{main}"));
+    let rest = &compact[at..];
+    assert!(
+        rest.starts_with(&format!("{index}usize),maps,Some(ordered_web)")),
+        "{rest}"
+    );
     let table = &main[main
         .find("static FIELDS_CLICK")
         .unwrap_or_else(|| panic!("{main}"))..];
+    let table = &table[..table.find("];").unwrap_or(table.len())];
     let names: Vec<&str> = table
         .split("Field::new(\n")
         .skip(1)
         .filter_map(|f| f.trim_start().strip_prefix('"')?.split('"').next())
         .collect();
     assert_eq!(names.get(index), Some(&"session_id"), "{names:?}");
+    // The straight pass expects every name of the table, in its order, and reads the key from
+    // the key's field.
+    let pass = &main[main
+        .find("fn ordered_web(")
+        .unwrap_or_else(|| panic!("{main}"))..];
+    let pass = &pass[..pass.find("\n}").unwrap_or(pass.len())];
+    let tokens: Vec<String> = pass
+        .split("s.token(b\"")
+        .skip(1)
+        .filter_map(|t| t.split("\")?;").next())
+        .map(|t| t.replace("\\\"", "\""))
+        .collect();
+    let mut expected: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{}\"{n}\":", if i == 0 { "{" } else { "," }))
+        .collect();
+    expected.push("}".into());
+    assert_eq!(tokens, expected, "{pass}");
+    let key_read = format!("let key = s.key({index}usize, &FIELDS_CLICK[{index}usize])?;");
+    assert!(pass.contains(&key_read), "{pass}");
+    assert_eq!(pass.matches("s.value(").count(), names.len() - 1, "{pass}");
     assert!(
         main.contains("partition_keys: Vec::from([\"event_type\"])"),
         "{main}"
