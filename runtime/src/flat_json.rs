@@ -306,45 +306,33 @@ fn check_ordered(
     text: &str,
     fields: &[Field<'_>],
     key: Option<usize>,
-    mut spans: Option<&mut [u32]>,
+    spans: Option<&mut [u32]>,
 ) -> Option<Option<PartitionKey>> {
-    let mut s = Scanner { text, at: 0 };
-    if s.peek() != Some(b'{') || fields.is_empty() || fields.len() > MAX_FIELDS {
+    if fields.is_empty() || fields.len() > MAX_FIELDS {
         return None;
     }
-    s.at += 1;
+    let mut s = Straight {
+        s: Scanner { text, at: 0 },
+        spans,
+    };
     let mut key_text = None;
     for (index, field) in fields.iter().enumerate() {
-        if s.peek() != Some(b'"') || !field.plain {
+        if !field.plain {
             return None;
         }
-        s.at += 1;
-        if !s.at_name(field.name) || s.peek() != Some(b':') {
+        s.token(if index == 0 { b"{\"" } else { b",\"" })?;
+        if !s.s.at_name(field.name) {
             return None;
         }
-        s.at += 1;
-        let start = s.at;
+        s.token(b":")?;
         if Some(index) == key {
-            key_text = Some(s.value(field).ok()?.key_text()?);
+            key_text = Some(s.key(index, field)?);
         } else {
-            s.check_value(field).ok()?;
+            s.value(index, field)?;
         }
-        if let Some(spans) = spans.as_deref_mut() {
-            spans[2 * index] = start as u32;
-            spans[2 * index + 1] = s.at as u32;
-        }
-        let end = if index + 1 == fields.len() {
-            b'}'
-        } else {
-            b','
-        };
-        if s.peek() != Some(end) {
-            return None;
-        }
-        s.at += 1;
     }
-    s.skip_space();
-    (s.at == text.len()).then_some(key_text)
+    s.token(b"}")?;
+    s.at_end().then_some(key_text)
 }
 
 /// [`check`], noting in `maps` where each field's value is in the record when it matches:

@@ -366,6 +366,8 @@ impl Producer<'_> {
                 lines.push(line);
             }
             let checked = check_all(self.spec.check, &lines, self.map_fields);
+            let bytes = lines.iter().map(|line| line.len() as u64).sum();
+            self.counters.add_in(lines.len() as u64, bytes);
             for (line, checked) in lines.into_iter().zip(checked) {
                 self.take(line, checked, &mut batch)?;
                 if batch.len() == BATCH {
@@ -413,17 +415,18 @@ impl Producer<'_> {
             let mapped = !maps.is_empty();
             (key, mapped.then(|| FieldMap::new(&maps.finish(), 0)))
         });
+        self.counters.add_in(1, record.len() as u64);
         self.take(record, checked, batch)
     }
 
-    /// Batches a checked record, or writes it to the error output with the reason.
+    /// Batches a checked record (counted in by the caller), or writes it to the error output
+    /// with the reason.
     fn take(
         &mut self,
         record: bytes::Bytes,
         checked: Checked,
         batch: &mut Vec<Accepted>,
     ) -> io::Result<()> {
-        self.counters.add_in(1, record.len() as u64);
         match checked {
             Ok((partition_key, fields)) => batch.push(Accepted {
                 partition_key,
