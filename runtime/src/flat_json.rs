@@ -197,11 +197,7 @@ fn read_spans<'a>(
                     } else {
                         s.check_value(field)?;
                     }
-                    if let Some(spans) = spans.as_deref_mut() {
-                        // Within a record shorter than 4 GiB (the caller's to see to).
-                        spans[2 * index] = start as u32;
-                        spans[2 * index + 1] = s.at as u32;
-                    }
+                    note(spans.as_deref_mut(), index, start, s.at);
                 }
                 // Most skipped values are strings: read them here rather than through
                 // the recursive `skip_value`.
@@ -375,6 +371,16 @@ pub fn check_into_with(
     checked
 }
 
+/// Notes in `spans`, when given, that field `index`'s value runs from `start` to `end` (within
+/// a record shorter than 4 GiB, the caller's to see to).
+#[inline(always)]
+fn note(spans: Option<&mut [u32]>, index: usize, start: usize, end: usize) {
+    if let Some(spans) = spans {
+        spans[2 * index] = start as u32;
+        spans[2 * index + 1] = end as u32;
+    }
+}
+
 /// A schema's generated straight pass (see [`check_into_with`]): `None` when the record is not
 /// `{"name":value,…}` with the schema's fields in order (the caller then checks that only
 /// whitespace follows), else the partition key, if the producer has one.
@@ -420,10 +426,7 @@ impl Straight<'_, '_> {
 
     #[inline(always)]
     fn note(&mut self, index: usize, start: usize) {
-        if let Some(spans) = self.spans.as_deref_mut() {
-            spans[2 * index] = start as u32;
-            spans[2 * index + 1] = self.s.at as u32;
-        }
+        note(self.spans.as_deref_mut(), index, start, self.s.at);
     }
 
     /// Whether only whitespace is left.

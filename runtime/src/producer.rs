@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use crate::errors::ErrorRecord;
 use crate::flat_json::{FieldMap, MapBuilder};
 use crate::metrics::Counters;
-use crate::stream::PartitionKey;
+use crate::stream::{lock, PartitionKey};
 
 /// Checks one record (its bytes, newline included) against the schema and returns the
 /// partition key its stream asks for (`None` for a firehose or a random key). A check of a
@@ -116,10 +116,6 @@ impl Drop for Chunk {
             spares.push(data);
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A source of random values for synthetic records, seeded per producer.

@@ -736,7 +736,7 @@ impl DataSignal {
 
 /// Locks a mutex; a thread that panicked while holding it left the data consistent (every
 /// critical section here either completes or changes nothing), so poisoning is ignored.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -165,12 +165,14 @@ fn flat_check(
         .streams
         .iter()
         .find(|s| s.name.value == target);
-    let key = match stream.map(|s| s.partition_key.as_ref().map(|k| &k.value)) {
-        Some(Some(PartitionKey::Field(path))) => {
-            Some(record.fields.iter().position(|f| &f.name == path)?)
-        }
-        // A firehose target, or a random key.
-        _ => None,
+    let (key, random) = match stream.map(|s| s.partition_key.as_ref().map(|k| &k.value)) {
+        Some(Some(PartitionKey::Field(path))) => (
+            Some(record.fields.iter().position(|f| &f.name == path)?),
+            false,
+        ),
+        // A firehose target: no key.
+        None => (None, false),
+        Some(_) => (None, true),
     };
     let straight = straight_pass(record, &fields, key, ordered);
     let pass = match straight {
@@ -183,12 +185,13 @@ fn flat_check(
     };
     let check =
         quote!(kin_runtime::flat_json::check_into_with(data, #fields, #key_index, maps, #pass));
-    let body = match stream.map(|s| s.partition_key.as_ref().map(|k| &k.value)) {
-        Some(Some(PartitionKey::Field(_))) | None => check,
-        Some(_) => quote! {
+    let body = if random {
+        quote! {
             #check?;
             Ok(Some(kin_runtime::producer::random_key()))
-        },
+        }
+    } else {
+        check
     };
     Some((body, straight))
 }
